@@ -39,4 +39,40 @@ Status ValidationErrors::ToStatus() const {
   return Status(StatusCode::kValidation, summary, {{"validation_errors", errors_}});
 }
 
+int HttpStatusOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kBadRequest: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kPayloadTooLarge: return 413;
+    case StatusCode::kValidation: return 422;
+    case StatusCode::kTooManyRequests: return 429;
+    case StatusCode::kInternal: return 500;
+    case StatusCode::kStorage: return 500;
+    case StatusCode::kUnavailable: return 503;
+  }
+  return 500;
+}
+
+const char* ErrorTypeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "";
+    case StatusCode::kBadRequest: return "BadRequestError";
+    case StatusCode::kUnauthenticated: return "UnauthorizedError";
+    case StatusCode::kPermissionDenied: return "ForbiddenError";
+    case StatusCode::kNotFound: return "NotFoundError";
+    case StatusCode::kAlreadyExists: return "AlreadyExistsError";
+    case StatusCode::kPayloadTooLarge: return "PayloadTooLargeError";
+    case StatusCode::kValidation: return "ValidationError";
+    case StatusCode::kTooManyRequests: return "TooManyRequestsError";
+    case StatusCode::kInternal: return "InternalServerError";
+    case StatusCode::kStorage: return "StorageError";
+    case StatusCode::kUnavailable: return "ServiceUnavailableError";
+  }
+  return "InternalServerError";
+}
+
 }  // namespace strata

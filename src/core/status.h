@@ -28,6 +28,10 @@ enum class StatusCode {
   kUnavailable,       // 503 (an upstream, e.g. a URL blob host, did not answer)
 };
 
+// The one table from code to HTTP status and to the API's error type name.
+int HttpStatusOf(StatusCode code);
+const char* ErrorTypeName(StatusCode code);
+
 class Status {
  public:
   Status() = default;

@@ -1,0 +1,98 @@
+// The HTTP front: routes, authentication, X-Namespace resolution, JSON bodies,
+// the error envelope. Handlers never touch SQL or files: they call catalog/ and
+// ingest/, which speak to storage/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalog/api_keys.h"
+#include "core/config.h"
+#include "core/json_util.h"
+#include "ingest/blob_keeper.h"
+#include "ingest/blob_source.h"
+#include "storage/blob_store.h"
+#include "storage/metadata_store.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+class Server;
+class ContentReader;
+}  // namespace httplib
+
+namespace strata::server {
+
+// Everything a handler may use; owned by Server, shared by all threads.
+struct Services {
+  Config config;
+  std::unique_ptr<storage::MetadataStore> store;
+  std::unique_ptr<storage::BlobStore> blob_store;
+  std::unique_ptr<ingest::BlobKeeper> blobs;
+  std::string signing_key;  // HMAC key of presigned URLs, kept in the store
+  std::string public_url;
+  ingest::BlobSourceOptions blob_options;
+};
+
+struct Context {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Services& svc;
+  catalog::Principal principal;
+  storage::Scope scope;     // set for namespaced routes
+  Json body;                // parsed JSON body (null when empty)
+  bool raw_response = false;  // the handler wrote res itself
+
+  std::string Param(size_t i) const;  // regex capture i (1-based)
+  std::map<std::string, std::string> Query() const;
+  bool QueryFlag(const std::string& name, bool fallback = false) const;
+};
+
+using Handler = std::function<Result<Json>(Context&)>;
+
+enum class Access { kPublic, kRead, kWrite, kDelete, kAdmin };
+
+struct Route {
+  std::string method;
+  std::string path;     // OpenAPI form: "/v1/buckets/{bucket_identifier}"
+  Access access;
+  bool namespaced;      // needs X-Namespace
+  Handler handler;
+};
+
+std::vector<Route> AdminRoutes();      // health, organization, API keys
+std::vector<Route> NamespaceRoutes();
+std::vector<Route> BucketRoutes();
+std::vector<Route> ObjectRoutes();
+std::vector<Route> UploadRoutes();
+
+// The OpenAPI 3.1 document of the routes this server answers.
+Json OpenApiDocument(const std::vector<Route>& routes);
+// The upload PUT and blob GET targets of presigned URLs (streamed, signature-checked).
+void InstallPresignedTargets(httplib::Server& http, Services& svc);
+
+class Server {
+ public:
+  // Opens the data directory (creating it), migrates, bootstraps the admin key.
+  static Result<std::unique_ptr<Server>> Open(const Config& config);
+  ~Server();
+  // Binds (port 0 = any free port) and returns the bound port.
+  Result<int> Bind();
+  void Listen();  // blocks until Stop()
+  void Stop();
+  // The bootstrap key generated on this start, if any (to print once).
+  const std::string& generated_admin_key() const { return generated_admin_key_; }
+
+ private:
+  Server() = default;
+  void Install(const Route& route);
+  std::vector<Route> routes_;
+  Services svc_;
+  std::unique_ptr<httplib::Server> http_;
+  std::string generated_admin_key_;
+};
+
+}  // namespace strata::server

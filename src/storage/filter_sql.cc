@@ -1,0 +1,375 @@
+#include "storage/filter_sql.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "filter/regex.h"
+
+namespace strata::storage {
+
+namespace {
+
+using filter::Node;
+using filter::Op;
+
+// SQLite 3.40 cannot quote '"' or '\' inside a JSON path key, and documents
+// escape control characters, so such paths cannot be looked up exactly. The
+// parser rejects them; hand-built nodes fall back to the in-memory check.
+bool QuotablePath(const std::vector<std::string>& segments) {
+  for (const std::string& s : segments) {
+    if (s.empty()) return false;
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) return false;
+    }
+  }
+  return true;
+}
+
+std::string JsonPath(const std::vector<std::string>& segments) {
+  std::string path = "$";
+  for (const std::string& s : segments) path += ".\"" + s + "\"";
+  return path;
+}
+
+int64_t Utf8Length(std::string_view s) {
+  int64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Emits SQL left to right. Parameters are appended at the moment their '?' is
+// written, so their order always matches the text (never build pieces with
+// `a + Param() + b`: the operands of + are unsequenced).
+class Compiler {
+ public:
+  explicit Compiler(std::string_view doc) : doc_(doc) {}
+
+  SqlFragment Finish(const Node& root) {
+    CompileNode(root, /*positive=*/true);
+    return std::move(out_);
+  }
+
+ private:
+  void Emit(std::string_view s) { out_.sql += s; }
+  void Param(Json v) {
+    out_.sql += '?';
+    out_.params.push_back(std::move(v));
+  }
+  void Inexact(bool positive) {
+    out_.exact = false;
+    Emit(positive ? "1" : "0");
+  }
+
+  void CompileNode(const Node& n, bool positive) {
+    if (n.kind == Node::Kind::kCondition) {
+      CompileCondition(n, positive);
+      return;
+    }
+    if (n.children.empty()) {  // AND/NOT of nothing: true; OR of nothing: false
+      Emit(n.kind == Node::Kind::kOr ? "0" : "1");
+      return;
+    }
+    // NOT[a, b] = NOT (a OR b); its children flip polarity.
+    bool is_not = n.kind == Node::Kind::kNot;
+    Emit(is_not ? "NOT (" : "(");
+    const char* sep = n.kind == Node::Kind::kAnd ? " AND " : " OR ";
+    for (size_t i = 0; i < n.children.size(); ++i) {
+      if (i > 0) Emit(sep);
+      CompileNode(n.children[i], is_not ? !positive : positive);
+    }
+    Emit(")");
+  }
+
+  void CompileCondition(const Node& c, bool positive) {
+    std::vector<std::string> segments = SplitPath(c.field);
+    if (c.op == Op::kText || !QuotablePath(segments)) {
+      Inexact(positive);
+      return;
+    }
+    std::string path = JsonPath(segments);
+    bool flag = !(c.value.is_boolean() && !c.value.get<bool>());
+    switch (c.op) {
+      case Op::kExists:
+        Emit("(json_type(");
+        Emit(doc_);
+        Emit(", ");
+        Param(path);
+        Emit(flag ? ") IS NOT NULL)" : ") IS NULL)");
+        return;
+      case Op::kIsNull:
+        Emit("(json_type(");
+        Emit(doc_);
+        Emit(", ");
+        Param(path);
+        Emit(flag ? ") IS 'null')" : ") IS NOT 'null')");
+        return;
+      case Op::kNe:
+        Emit("NOT ");
+        AnyElement(Op::kEq, c, path);
+        return;
+      case Op::kNin:
+        Emit("NOT ");
+        AnyElement(Op::kIn, c, path);
+        return;
+      default:
+        AnyElement(c.op, c, path);
+        return;
+    }
+  }
+
+  // Array-any through json_each, which yields the elements of an array, the
+  // value itself for a scalar (key NULL), nothing for a missing path, and the
+  // members of an object (text keys: excluded, objects never match).
+  void AnyElement(Op op, const Node& c, const std::string& path) {
+    Emit("EXISTS (SELECT 1 FROM json_each(");
+    Emit(doc_);
+    Emit(", ");
+    Param(path);
+    Emit(") AS sf_e WHERE typeof(sf_e.key) <> 'text' AND ");
+    ElementPredicate(op, c);
+    Emit(")");
+  }
+
+  // The folded text of the current element.
+  void Text(bool cs) { Emit(cs ? "sf_e.value" : "lower(sf_e.value)"); }
+  Json Fold(const Json& s, bool cs) {
+    return cs ? s : Json(filter::FoldAscii(s.get_ref<const std::string&>()));
+  }
+
+  void EqualTo(const Json& v, bool cs) {
+    if (v.is_string()) {
+      Emit("(sf_e.type = 'text' AND ");
+      Text(cs);
+      Emit(" = ");
+      Param(Fold(v, cs));
+      Emit(")");
+    } else if (v.is_number()) {
+      Emit("(sf_e.type IN ('integer', 'real') AND sf_e.value = ");
+      Param(v);
+      Emit(")");
+    } else if (v.is_boolean()) {
+      Emit(v.get<bool>() ? "sf_e.type = 'true'" : "sf_e.type = 'false'");
+    } else if (v.is_null()) {
+      Emit("sf_e.type = 'null'");
+    } else {
+      Emit("0");  // arrays and objects never equal an element
+    }
+  }
+
+  // `in` binds each kind's values as one JSON array (a list of 10,000 values
+  // must not become 10,000 parameters), matched with IN over json_each.
+  void InList(const Json& list, bool cs) {
+    Json strings = Json::array(), numbers = Json::array();
+    bool has_true = false, has_false = false, has_null = false;
+    if (list.is_array()) {
+      for (const Json& v : list) {
+        if (v.is_string()) {
+          strings.push_back(Fold(v, cs));
+        } else if (v.is_number()) {
+          numbers.push_back(v);
+        } else if (v.is_boolean()) {
+          (v.get<bool>() ? has_true : has_false) = true;
+        } else if (v.is_null()) {
+          has_null = true;
+        }
+      }
+    }
+    bool first = true;
+    auto next = [&] {
+      Emit(first ? "(" : " OR ");
+      first = false;
+    };
+    auto add = [&](std::string_view alternative) {
+      next();
+      Emit(alternative);
+    };
+    if (!strings.empty()) {
+      next();
+      Emit("(sf_e.type = 'text' AND ");
+      Text(cs);
+      Emit(" IN (SELECT sf_v.value FROM json_each(");
+      Param(std::move(strings));
+      Emit(") AS sf_v))");
+    }
+    if (!numbers.empty()) {
+      next();
+      Emit("(sf_e.type IN ('integer', 'real') AND sf_e.value IN (SELECT sf_v.value FROM json_each(");
+      Param(std::move(numbers));
+      Emit(") AS sf_v))");
+    }
+    if (has_true) add("sf_e.type = 'true'");
+    if (has_false) add("sf_e.type = 'false'");
+    if (has_null) add("sf_e.type = 'null'");
+    Emit(first ? "0" : ")");
+  }
+
+  void ElementPredicate(Op op, const Node& c) {
+    const Json& v = c.value;
+    const bool cs = c.case_sensitive;
+    switch (op) {
+      case Op::kEq:
+        EqualTo(v, cs);
+        return;
+      case Op::kIn:
+        InList(v, cs);
+        return;
+      case Op::kGt:
+      case Op::kGte:
+      case Op::kLt:
+      case Op::kLte: {
+        const char* cmp = op == Op::kGt ? " > " : op == Op::kGte ? " >= "
+                          : op == Op::kLt ? " < " : " <= ";
+        if (v.is_string()) {
+          Emit("(sf_e.type = 'text' AND sf_e.value");  // bytewise: BINARY collation
+        } else if (v.is_number()) {
+          Emit("(sf_e.type IN ('integer', 'real') AND sf_e.value");
+        } else {
+          Emit("0");
+          return;
+        }
+        Emit(cmp);
+        Param(v);
+        Emit(")");
+        return;
+      }
+      case Op::kContains:
+        if (!v.is_string()) {
+          // Only array elements can "contain" a non-string by equality.
+          Emit("(sf_e.key IS NOT NULL AND ");
+          EqualTo(v, cs);
+          Emit(")");
+          return;
+        }
+        // Substring of a string field, equality with an array's element.
+        Emit("(sf_e.type = 'text' AND CASE WHEN sf_e.key IS NULL THEN instr(");
+        Text(cs);
+        Emit(", ");
+        Param(Fold(v, cs));
+        Emit(") > 0 ELSE ");
+        Text(cs);
+        Emit(" = ");
+        Param(Fold(v, cs));
+        Emit(" END)");
+        return;
+      case Op::kStartsWith:
+      case Op::kEndsWith: {
+        if (!v.is_string()) {
+          Emit("0");
+          return;
+        }
+        int64_t len = Utf8Length(v.get_ref<const std::string&>());
+        if (len == 0) {  // every string starts and ends with ""
+          Emit("sf_e.type = 'text'");
+          return;
+        }
+        // substr counts characters; for valid UTF-8 a prefix or suffix of
+        // `len` characters equals the value exactly when the bytes do.
+        Emit("(sf_e.type = 'text' AND substr(");
+        Text(cs);
+        if (op == Op::kStartsWith) {
+          Emit(", 1, ");
+          Param(len);
+        } else {
+          Emit(", ");
+          Param(-len);
+        }
+        Emit(") = ");
+        Param(Fold(v, cs));
+        Emit(")");
+        return;
+      }
+      case Op::kRegex:
+        if (!v.is_string()) {
+          Emit("0");
+          return;
+        }
+        Emit("(sf_e.type = 'text' AND strata_regexp(");
+        Param(v);
+        Emit(cs ? ", sf_e.value, 1))" : ", sf_e.value, 0))");
+        return;
+      default:  // ne/nin/exists/is_null/text never reach element level
+        Emit("0");
+        return;
+    }
+  }
+
+  std::string_view doc_;
+  SqlFragment out_;
+};
+
+void RegexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 3 || sqlite3_value_type(argv[0]) != SQLITE_TEXT ||
+      sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  std::string pattern(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                      static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  bool cs = sqlite3_value_int(argv[2]) != 0;
+  auto re = filter::CompileRegex(pattern, cs);
+  if (!re.ok()) {
+    sqlite3_result_error(ctx, re.status().message().c_str(), -1);
+    return;
+  }
+  const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  sqlite3_result_int(ctx, text != nullptr && (*re)->Matches(text) ? 1 : 0);
+}
+
+}  // namespace
+
+SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_column) {
+  return Compiler(doc_column).Finish(filter);
+}
+
+Status BindJson(sqlite3_stmt* stmt, int index, const Json& value) {
+  int rc = SQLITE_OK;
+  switch (value.type()) {
+    case Json::value_t::null:
+      rc = sqlite3_bind_null(stmt, index);
+      break;
+    case Json::value_t::boolean:
+      rc = sqlite3_bind_int64(stmt, index, value.get<bool>() ? 1 : 0);
+      break;
+    case Json::value_t::number_unsigned: {
+      uint64_t u = value.get<uint64_t>();
+      rc = u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+               ? sqlite3_bind_int64(stmt, index, static_cast<int64_t>(u))
+               : sqlite3_bind_double(stmt, index, static_cast<double>(u));
+      break;
+    }
+    case Json::value_t::number_integer:
+      rc = sqlite3_bind_int64(stmt, index, value.get<int64_t>());
+      break;
+    case Json::value_t::number_float:
+      rc = sqlite3_bind_double(stmt, index, value.get<double>());
+      break;
+    case Json::value_t::string: {
+      const std::string& s = value.get_ref<const std::string&>();
+      rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    }
+    default: {
+      std::string text = value.dump();
+      rc = sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                               SQLITE_UTF8);
+      break;
+    }
+  }
+  if (rc != SQLITE_OK) {
+    return Status::Storage("binding parameter " + std::to_string(index) + ": " +
+                           sqlite3_errstr(rc));
+  }
+  return Status::Ok();
+}
+
+Status RegisterFilterFunctions(sqlite3* db) {
+  int rc = sqlite3_create_function_v2(
+      db, "strata_regexp", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+      RegexpFunction, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return Status::Storage(std::string("registering strata_regexp: ") + sqlite3_errmsg(db));
+  }
+  return Status::Ok();
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,166 @@
+// The metadata store: the source of truth for every resource. This header is the
+// interface the layers above speak to; sqlite_metadata_store.cc implements it on
+// an embedded SQLite file, and a PostgreSQL implementation can slot in later.
+//
+// Every resource is a Record: an id, a JSON document, and a few indexed columns
+// (parent, name, unique key, content hash). Every call takes a Scope (the
+// organization's internal id and the namespace id), and every query is filtered
+// by it: there is no call that reads across tenants.
+//
+// Concurrency: Read() may run on any number of threads at once; Write() calls
+// are serialised (one writer, as in SQLite) and each is one transaction: every
+// change made through the Writer appears whole, or not at all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json_util.h"
+#include "core/status.h"
+#include "filter/filter.h"
+
+namespace strata::storage {
+
+enum class Kind { kNamespace, kBucket, kObject, kUpload, kApiKey };
+
+struct Scope {
+  int64_t org = 0;     // the organization's internal id (never shown to clients)
+  std::string ns;      // namespace id; "" for organization-level kinds
+};
+
+struct Record {
+  std::string id;
+  std::string parent;                 // bucket id for objects and uploads; "" otherwise
+  std::optional<std::string> name;    // unique within (org, ns, parent) when set
+  std::optional<std::string> ukey;    // unique within (org, ns, parent) when set (unique_key, key hash)
+  std::optional<std::string> chash;   // content hash, not unique (duplicate detection)
+  Json doc;                           // the resource as the API shows it (plus private fields)
+};
+
+struct SortSpec {
+  std::string field;  // dotted path into doc; "" = insertion order
+  bool descending = false;
+};
+
+struct ListQuery {
+  std::optional<std::string> parent;       // restrict to one parent (bucket)
+  const filter::Node* filter = nullptr;    // may be null
+  std::string search;                      // case-insensitive substring over string values
+  SortSpec sort;
+  int64_t limit = 20;
+  int64_t offset = 0;
+  std::string cursor;                      // opaque, from a previous page's next_cursor
+  bool include_total = false;
+};
+
+struct ListPage {
+  std::vector<Record> records;
+  std::optional<int64_t> total;
+  std::string next_cursor;  // "" when this is the last page
+};
+
+struct AggregateSpec {
+  std::optional<std::string> parent;
+  const filter::Node* filter = nullptr;
+  std::vector<std::string> group_by;  // dotted paths
+  struct Op {
+    std::string function;  // count|count_distinct|sum|avg|min|max
+    std::string field;     // dotted path; "" for count(*)
+    std::string alias;
+  };
+  std::vector<Op> ops;
+  int64_t limit = 1000;
+};
+
+struct AggregateRow {
+  Json group;   // {field: value, ...}
+  Json values;  // {alias: value, ...}
+};
+
+struct BlobInfo {
+  std::string sha256;
+  int64_t size = 0;
+  std::string mime_type;
+};
+
+struct Organization {
+  int64_t internal_id = 0;
+  std::string organization_id;  // public "org_…"
+  Json doc;
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // By id; when `id_or_name` is not found as an id, by name. NotFound otherwise.
+  virtual Result<Record> Get(Kind kind, const Scope& scope, const std::string& id_or_name,
+                             const std::optional<std::string>& parent = std::nullopt) = 0;
+  virtual Result<std::optional<Record>> FindByUkey(Kind kind, const Scope& scope,
+                                                   const std::string& parent,
+                                                   const std::string& ukey) = 0;
+  virtual Result<std::optional<Record>> FindByContentHash(Kind kind, const Scope& scope,
+                                                          const std::string& parent,
+                                                          const std::string& chash) = 0;
+  virtual Result<ListPage> List(Kind kind, const Scope& scope, const ListQuery& query) = 0;
+  virtual Result<std::vector<AggregateRow>> Aggregate(Kind kind, const Scope& scope,
+                                                      const AggregateSpec& spec) = 0;
+  // COUNT(*) and SUM(json path) over a kind in a scope (optionally one parent).
+  virtual Result<int64_t> Count(Kind kind, const Scope& scope,
+                                const std::optional<std::string>& parent) = 0;
+  virtual Result<double> Sum(Kind kind, const Scope& scope, const std::optional<std::string>& parent,
+                             const std::string& path) = 0;
+
+  // Scope-free lookups used by authentication and the presigned-URL check.
+  virtual Result<std::optional<Record>> FindApiKeyByHash(const std::string& key_hash,
+                                                         int64_t* org) = 0;
+  // By id alone, filling `scope` with the record's tenant (for presigned URLs,
+  // whose signature is the credential).
+  virtual Result<std::optional<Record>> FindAnyScope(Kind kind, const std::string& id, Scope* scope) = 0;
+  virtual Result<std::optional<Organization>> GetOrganization(int64_t internal_id) = 0;
+  virtual Result<std::optional<Organization>> FirstOrganization() = 0;
+  virtual Result<std::optional<Organization>> FindOrganization(const std::string& organization_id) = 0;
+  virtual Result<std::optional<BlobInfo>> GetBlob(const std::string& sha256) = 0;
+  virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+};
+
+class Writer : public virtual Reader {
+ public:
+  // AlreadyExists when the id, or the name/ukey within (org, ns, parent), is taken.
+  virtual Status Insert(Kind kind, const Scope& scope, const Record& record) = 0;
+  // Replaces by id (all columns and the doc). NotFound when absent.
+  virtual Status Update(Kind kind, const Scope& scope, const Record& record) = 0;
+  virtual Status Delete(Kind kind, const Scope& scope, const std::string& id) = 0;
+  // Deletes every record of a kind in the scope (and parent, when given); returns their ids.
+  virtual Result<std::vector<std::string>> DeleteAll(Kind kind, const Scope& scope,
+                                                     const std::optional<std::string>& parent) = 0;
+
+  // Blob references: a blob row lives while some owner (object, upload) refers to it.
+  virtual Status AddBlobRef(const BlobInfo& blob, const std::string& owner_id) = 0;
+  // Drops the owner's references; returns the blobs that no owner refers to any
+  // more (their rows are deleted; the caller removes the files after commit).
+  virtual Result<std::vector<std::string>> DropBlobRefs(const std::string& owner_id) = 0;
+
+  virtual Result<Organization> CreateOrganization(const std::string& organization_id,
+                                                  const Json& doc) = 0;
+  virtual Status UpdateOrganization(const Organization& org) = 0;
+  virtual Status PutSetting(const std::string& key, const std::string& value) = 0;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+  virtual Status Read(const std::function<Status(Reader&)>& fn) = 0;
+  // One transaction: committed when fn returns Ok, rolled back otherwise.
+  virtual Status Write(const std::function<Status(Writer&)>& fn) = 0;
+  // Every sha256 that has a blob row (for the start-up sweep of orphan files).
+  virtual Result<bool> IsBlobReferenced(const std::string& sha256) = 0;
+};
+
+// Opens (creating and migrating) the SQLite store at `path`.
+Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const std::string& path);
+
+}  // namespace strata::storage

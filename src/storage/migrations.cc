@@ -1,0 +1,77 @@
+#include "storage/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace strata::storage {
+
+namespace {
+
+// The columns every resource table shares (see Record in metadata_store.h).
+std::string ResourceTable(const std::string& t) {
+  return "CREATE TABLE " + t + " ("
+         "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+         "  id TEXT NOT NULL UNIQUE,"
+         "  org INTEGER NOT NULL REFERENCES organizations(internal_id),"
+         "  ns TEXT NOT NULL,"
+         "  parent TEXT NOT NULL DEFAULT '',"
+         "  name TEXT, ukey TEXT, chash TEXT,"
+         "  doc TEXT NOT NULL CHECK (json_valid(doc)));"
+         "CREATE UNIQUE INDEX " + t + "_name ON " + t + "(org, ns, parent, name) WHERE name IS NOT NULL;"
+         "CREATE UNIQUE INDEX " + t + "_ukey ON " + t + "(org, ns, parent, ukey) WHERE ukey IS NOT NULL;"
+         "CREATE INDEX " + t + "_chash ON " + t + "(org, ns, parent, chash) WHERE chash IS NOT NULL;"
+         "CREATE INDEX " + t + "_scope ON " + t + "(org, ns, parent, seq);";
+}
+
+const std::vector<std::string>& Migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: tenancy, the first resources, blobs.
+      "CREATE TABLE organizations ("
+      "  internal_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  organization_id TEXT NOT NULL UNIQUE,"
+      "  doc TEXT NOT NULL CHECK (json_valid(doc)));"
+      "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      + ResourceTable("api_keys") + "CREATE INDEX api_keys_hash ON api_keys(ukey);"
+      + ResourceTable("namespaces") + ResourceTable("buckets") + ResourceTable("objects")
+      + ResourceTable("uploads") +
+      "CREATE TABLE blobs ("
+      "  sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, mime_type TEXT NOT NULL);"
+      "CREATE TABLE blob_refs ("
+      "  owner_id TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES blobs(sha256),"
+      "  PRIMARY KEY (owner_id, sha256));"
+      "CREATE INDEX blob_refs_sha ON blob_refs(sha256);",
+  };
+  return kMigrations;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+Status Migrate(Database& db) {
+  RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"));
+  int current = 0;
+  {
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    if (stmt.Step()) current = static_cast<int>(stmt.ColumnInt(0));
+    RETURN_IF_ERROR(stmt.status());
+  }
+  if (current > LatestSchemaVersion()) {
+    return Status::Storage("database schema version " + std::to_string(current) +
+                           " is newer than this build knows (" +
+                           std::to_string(LatestSchemaVersion()) + "); upgrade strata");
+  }
+  for (int v = current + 1; v <= LatestSchemaVersion(); ++v) {
+    Transaction txn(db);
+    RETURN_IF_ERROR(txn.begin_status());
+    RETURN_IF_ERROR(db.Exec(Migrations()[v - 1]));
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare(
+        "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))"));
+    RETURN_IF_ERROR(stmt.Bind(1, v).Run());
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,16 @@
+// Schema migrations of the embedded store, versioned from the first release.
+// Each entry runs once, in order, inside one transaction; the applied version is
+// kept in schema_migrations. Never edit a released migration: append a new one.
+#pragma once
+
+#include "core/status.h"
+#include "storage/sqlite_db.h"
+
+namespace strata::storage {
+
+// Applies every migration newer than the database's version. Refuses to open a
+// database written by a newer Strata (its version is above what this build knows).
+Status Migrate(Database& db);
+int LatestSchemaVersion();
+
+}  // namespace strata::storage

@@ -1,0 +1,112 @@
+// Thin RAII wrappers over the SQLite C API: a connection, a prepared statement
+// with typed binding, and a scoped transaction. Used only inside storage/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/json_util.h"
+#include "core/status.h"
+
+namespace strata::storage {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Statement& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Statement& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
+  Statement& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& BindNull(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  Statement& Bind(int i, const std::optional<std::string>& v) {
+    return v ? Bind(i, *v) : BindNull(i);
+  }
+  // JSON scalars bind as their SQL types (bool as 0/1); arrays and objects as text.
+  Statement& BindJson(int i, const Json& v);
+
+  // Advances; true while a row is available. Errors become a Storage status via status().
+  bool Step();
+  // Runs to completion (for statements that return no rows).
+  Status Run();
+  const Status& status() const { return status_; }
+
+  int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
+  double ColumnDouble(int i) const { return sqlite3_column_double(stmt_, i); }
+  bool ColumnIsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  std::string ColumnText(int i) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, i);
+    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, i)) : "";
+  }
+  std::optional<std::string> ColumnOptText(int i) const {
+    if (ColumnIsNull(i)) return std::nullopt;
+    return ColumnText(i);
+  }
+  // The column as a JSON scalar (integer, real, text or null).
+  Json ColumnJson(int i) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  Status status_;
+};
+
+class Database {
+ public:
+  // Opens (creating) a database file in WAL mode with foreign keys on and a busy
+  // timeout, so concurrent readers never fail on a writer's lock.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Result<Statement> Prepare(std::string_view sql);
+  Status Exec(std::string_view sql);  // one or more statements, no parameters
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// BEGIN IMMEDIATE on construction (take the write lock up front so the
+// transaction never fails half-way on a lock upgrade); ROLLBACK on destruction
+// unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  const Status& begin_status() const { return begin_; }
+  Status Commit();
+
+ private:
+  Database& db_;
+  Status begin_;
+  bool done_ = false;
+};
+
+Status SqliteError(sqlite3* db, std::string_view what);
+
+}  // namespace strata::storage

@@ -1,0 +1,628 @@
+// SQLite implementation of MetadataStore (see metadata_store.h for the contract).
+//
+// One writer connection behind a mutex (SQLite has one writer at a time anyway;
+// serialising in-process avoids busy-waiting) and a pool of reader connections,
+// which WAL mode lets run while the writer commits.
+#include <mutex>
+#include <vector>
+
+#include "core/crypto.h"
+#include "filter/eval.h"
+#include "storage/filter_sql.h"
+#include "storage/metadata_store.h"
+#include "storage/migrations.h"
+#include "storage/sqlite_db.h"
+
+namespace strata::storage {
+
+namespace {
+
+const char* TableOf(Kind kind) {
+  switch (kind) {
+    case Kind::kNamespace: return "namespaces";
+    case Kind::kBucket: return "buckets";
+    case Kind::kObject: return "objects";
+    case Kind::kUpload: return "uploads";
+    case Kind::kApiKey: return "api_keys";
+  }
+  return "";
+}
+
+// A JSON path for SQLite's JSON functions, with every key quoted so dots,
+// spaces and quotes inside a key cannot change the path's meaning.
+std::string SqlJsonPath(const std::string& dotted) {
+  std::string path = "$";
+  for (const auto& part : SplitPath(dotted)) {
+    path += ".\"";
+    for (char c : part) {
+      if (c == '"' || c == '\\') path += '\\';
+      path += c;
+    }
+    path += '"';
+  }
+  return path;
+}
+
+constexpr const char* kColumns = "seq, id, parent, name, ukey, chash, doc";
+
+Result<Record> ReadRecord(Statement& s) {
+  Record r;
+  r.id = s.ColumnText(1);
+  r.parent = s.ColumnText(2);
+  r.name = s.ColumnOptText(3);
+  r.ukey = s.ColumnOptText(4);
+  r.chash = s.ColumnOptText(5);
+  ASSIGN_OR_RETURN(r.doc, ParseJson(s.ColumnText(6), 256));
+  return r;
+}
+
+// The WHERE clause shared by List, Count and Aggregate: scope, parent, filter, search.
+struct Where {
+  std::string sql;
+  std::vector<Json> params;
+  bool exact = true;
+
+  void Add(const std::string& clause, std::vector<Json> p = {}) {
+    sql += sql.empty() ? " WHERE " : " AND ";
+    sql += clause;
+    for (auto& v : p) params.push_back(std::move(v));
+  }
+};
+
+Where ScopeWhere(const Scope& scope, const std::optional<std::string>& parent,
+                 const filter::Node* filter, const std::string& search) {
+  Where w;
+  w.Add("org = ? AND ns = ?", {scope.org, scope.ns});
+  if (parent) w.Add("parent = ?", {*parent});
+  if (filter && !filter::MatchesAll(*filter)) {
+    SqlFragment frag = CompileFilter(*filter, "doc");
+    w.Add("(" + frag.sql + ")", frag.params);
+    w.exact = frag.exact;
+  }
+  if (!search.empty()) {
+    w.Add("EXISTS (SELECT 1 FROM json_tree(doc) jt WHERE jt.type = 'text' AND "
+          "instr(lower(jt.value), lower(?)) > 0)",
+          {search});
+  }
+  return w;
+}
+
+void BindAll(Statement& s, const std::vector<Json>& params, int first = 1) {
+  for (size_t i = 0; i < params.size(); ++i) s.BindJson(first + static_cast<int>(i), params[i]);
+}
+
+// Cursor: where the previous page ended (the sort key and the row's seq) and the
+// ordering it belongs to, so a cursor cannot be replayed against another sort.
+struct Cursor {
+  Json value;
+  int64_t seq = 0;
+  std::string field;
+  bool desc = false;
+};
+
+std::string EncodeCursor(const Cursor& c) {
+  Json j = {{"v", c.value}, {"s", c.seq}, {"f", c.field}, {"d", c.desc}};
+  return Base64UrlEncode(j.dump());
+}
+
+Result<Cursor> DecodeCursor(const std::string& text, const SortSpec& sort) {
+  auto raw = Base64Decode(text);
+  Status bad = Status::BadRequest("invalid cursor: pass next_cursor from a previous page unchanged");
+  if (!raw) return bad;
+  auto j = ParseJson(*raw, 4);
+  if (!j.ok() || !j->is_object() || !j->contains("s") || !(*j)["s"].is_number_integer() ||
+      !j->contains("f") || !(*j)["f"].is_string() || !j->contains("d") || !(*j)["d"].is_boolean()) {
+    return bad;
+  }
+  Cursor c{(*j)["v"], (*j)["s"].get<int64_t>(), (*j)["f"].get<std::string>(), (*j)["d"].get<bool>()};
+  if (c.value.is_structured()) return bad;
+  if (c.field != sort.field || c.desc != sort.descending) {
+    return Status::BadRequest("cursor belongs to a different sort order; start again without it");
+  }
+  return c;
+}
+
+class SqliteReader : public virtual Reader {
+ public:
+  explicit SqliteReader(Database& db) : db_(db) {}
+
+  Result<Record> Get(Kind kind, const Scope& scope, const std::string& id_or_name,
+                     const std::optional<std::string>& parent) override {
+    std::string sql = std::string("SELECT ") + kColumns + " FROM " + TableOf(kind) +
+                      " WHERE org = ? AND ns = ? AND (id = ? OR name = ?)" +
+                      (parent ? " AND parent = ?" : "") + " ORDER BY id = ? DESC LIMIT 1";
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+    s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, id_or_name).Bind(4, id_or_name);
+    int i = 5;
+    if (parent) s.Bind(i++, *parent);
+    s.Bind(i, id_or_name);
+    if (s.Step()) return ReadRecord(s);
+    RETURN_IF_ERROR(s.status());
+    return Status::NotFound("");
+  }
+
+  Result<std::optional<Record>> FindByUkey(Kind kind, const Scope& scope, const std::string& parent,
+                                           const std::string& ukey) override {
+    return FindBy(kind, scope, parent, "ukey", ukey);
+  }
+
+  Result<std::optional<Record>> FindByContentHash(Kind kind, const Scope& scope,
+                                                  const std::string& parent,
+                                                  const std::string& chash) override {
+    return FindBy(kind, scope, parent, "chash", chash);
+  }
+
+  Result<ListPage> List(Kind kind, const Scope& scope, const ListQuery& q) override {
+    Where w = ScopeWhere(scope, q.parent, q.filter, q.search);
+    const std::string sort_expr = q.sort.field.empty() ? "NULL" : "json_extract(doc, ?)";
+    const std::string dir = q.sort.descending ? "DESC" : "ASC";
+    std::optional<Cursor> cursor;
+    if (!q.cursor.empty()) {
+      ASSIGN_OR_RETURN(auto c, DecodeCursor(q.cursor, q.sort));
+      cursor = std::move(c);
+    }
+
+    ListPage page;
+    if (q.include_total) {
+      if (w.exact) {
+        ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT COUNT(*) FROM ") + TableOf(kind) + w.sql));
+        BindAll(s, w.params);
+        if (s.Step()) page.total = s.ColumnInt(0);
+        RETURN_IF_ERROR(s.status());
+      } else {
+        int64_t n = 0;
+        RETURN_IF_ERROR(Scan(kind, w, q, sort_expr, dir, std::nullopt, [&](Record&&, const Json&, int64_t) {
+          ++n;
+          return true;
+        }));
+        page.total = n;
+      }
+    }
+
+    // Skip `offset` matches (only without a cursor: a cursor already says where
+    // to start), then take limit + 1 to learn whether another page follows.
+    int64_t to_skip = cursor ? 0 : q.offset;
+    Json last_value;
+    int64_t last_seq = 0;
+    bool more = false;
+    RETURN_IF_ERROR(Scan(kind, w, q, sort_expr, dir, cursor,
+                         [&](Record&& r, const Json& sort_value, int64_t seq) {
+                           if (to_skip > 0) {
+                             --to_skip;
+                             return true;
+                           }
+                           if (static_cast<int64_t>(page.records.size()) == q.limit) {
+                             more = true;
+                             return false;
+                           }
+                           page.records.push_back(std::move(r));
+                           last_value = sort_value;
+                           last_seq = seq;
+                           return true;
+                         }));
+    if (more) page.next_cursor = EncodeCursor({last_value, last_seq, q.sort.field, q.sort.descending});
+    return page;
+  }
+
+  Result<std::vector<AggregateRow>> Aggregate(Kind kind, const Scope& scope,
+                                              const AggregateSpec& spec) override {
+    Where w = ScopeWhere(scope, spec.parent, spec.filter, "");
+    if (!w.exact) {
+      return Status::Invalid("body.filters",
+                             "the 'text' operator is not supported in aggregations", "unsupported");
+    }
+    std::string select, group;
+    std::vector<Json> select_params;
+    for (size_t i = 0; i < spec.group_by.size(); ++i) {
+      select += (i ? ", " : "") + std::string("json_extract(doc, ?)");
+      select_params.push_back(SqlJsonPath(spec.group_by[i]));
+      group += (i ? ", " : "") + std::to_string(i + 1);
+    }
+    for (const auto& op : spec.ops) {
+      std::string expr;
+      std::string field = "json_extract(doc, ?)";
+      if (op.function == "count") {
+        expr = op.field.empty() ? "COUNT(*)" : "COUNT(" + field + ")";
+      } else if (op.function == "count_distinct") {
+        expr = "COUNT(DISTINCT " + field + ")";
+      } else if (op.function == "sum") {
+        expr = "TOTAL(" + field + ")";
+      } else if (op.function == "avg") {
+        expr = "AVG(" + field + ")";
+      } else if (op.function == "min") {
+        expr = "MIN(" + field + ")";
+      } else if (op.function == "max") {
+        expr = "MAX(" + field + ")";
+      } else {
+        return Status::Invalid("body.aggregations", "unknown function '" + op.function + "'");
+      }
+      select += (select.empty() ? "" : ", ") + expr;
+      if (!(op.function == "count" && op.field.empty())) select_params.push_back(SqlJsonPath(op.field));
+    }
+    std::string sql = "SELECT " + select + " FROM " + TableOf(kind) + w.sql;
+    if (!group.empty()) sql += " GROUP BY " + group;
+    if (!spec.ops.empty()) sql += " ORDER BY " + std::to_string(spec.group_by.size() + 1) + " DESC";
+    sql += " LIMIT ?";
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+    BindAll(s, select_params);
+    BindAll(s, w.params, static_cast<int>(select_params.size()) + 1);
+    s.Bind(static_cast<int>(select_params.size() + w.params.size()) + 1, spec.limit);
+    std::vector<AggregateRow> rows;
+    while (s.Step()) {
+      AggregateRow row{Json::object(), Json::object()};
+      int col = 0;
+      for (const auto& g : spec.group_by) row.group[g] = s.ColumnJson(col++);
+      for (const auto& op : spec.ops) row.values[op.alias] = s.ColumnJson(col++);
+      rows.push_back(std::move(row));
+    }
+    RETURN_IF_ERROR(s.status());
+    return rows;
+  }
+
+  Result<int64_t> Count(Kind kind, const Scope& scope, const std::optional<std::string>& parent) override {
+    Where w = ScopeWhere(scope, parent, nullptr, "");
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT COUNT(*) FROM ") + TableOf(kind) + w.sql));
+    BindAll(s, w.params);
+    int64_t n = s.Step() ? s.ColumnInt(0) : 0;
+    RETURN_IF_ERROR(s.status());
+    return n;
+  }
+
+  Result<double> Sum(Kind kind, const Scope& scope, const std::optional<std::string>& parent,
+                     const std::string& path) override {
+    Where w = ScopeWhere(scope, parent, nullptr, "");
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT TOTAL(json_extract(doc, ?)) FROM ") +
+                                         TableOf(kind) + w.sql));
+    s.Bind(1, SqlJsonPath(path));
+    BindAll(s, w.params, 2);
+    double v = s.Step() ? s.ColumnDouble(0) : 0;
+    RETURN_IF_ERROR(s.status());
+    return v;
+  }
+
+  Result<std::optional<Record>> FindApiKeyByHash(const std::string& key_hash, int64_t* org) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns +
+                                         ", org FROM api_keys WHERE ukey = ? LIMIT 1"));
+    s.Bind(1, key_hash);
+    if (s.Step()) {
+      *org = s.ColumnInt(7);
+      ASSIGN_OR_RETURN(auto r, ReadRecord(s));
+      return std::optional<Record>(std::move(r));
+    }
+    RETURN_IF_ERROR(s.status());
+    return std::optional<Record>();
+  }
+
+  Result<std::optional<Record>> FindAnyScope(Kind kind, const std::string& id, Scope* scope) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + ", org, ns FROM " + TableOf(kind) +
+                                         " WHERE id = ?"));
+    s.Bind(1, id);
+    if (s.Step()) {
+      scope->org = s.ColumnInt(7);
+      scope->ns = s.ColumnText(8);
+      ASSIGN_OR_RETURN(auto r, ReadRecord(s));
+      return std::optional<Record>(std::move(r));
+    }
+    RETURN_IF_ERROR(s.status());
+    return std::optional<Record>();
+  }
+
+  Result<std::optional<Organization>> GetOrganization(int64_t internal_id) override {
+    return FindOrg("SELECT internal_id, organization_id, doc FROM organizations WHERE internal_id = ?",
+                   internal_id);
+  }
+
+  Result<std::optional<Organization>> FirstOrganization() override {
+    return FindOrg("SELECT internal_id, organization_id, doc FROM organizations "
+                   "WHERE internal_id >= ? ORDER BY internal_id LIMIT 1",
+                   0);
+  }
+
+  Result<std::optional<Organization>> FindOrganization(const std::string& organization_id) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "SELECT internal_id, organization_id, doc FROM organizations WHERE organization_id = ?"));
+    s.Bind(1, organization_id);
+    return ReadOrg(s);
+  }
+
+  Result<std::optional<BlobInfo>> GetBlob(const std::string& sha256) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT size, mime_type FROM blobs WHERE sha256 = ?"));
+    s.Bind(1, sha256);
+    if (s.Step()) return std::optional<BlobInfo>(BlobInfo{sha256, s.ColumnInt(0), s.ColumnText(1)});
+    RETURN_IF_ERROR(s.status());
+    return std::optional<BlobInfo>();
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT value FROM settings WHERE key = ?"));
+    s.Bind(1, key);
+    if (s.Step()) return std::optional<std::string>(s.ColumnText(0));
+    RETURN_IF_ERROR(s.status());
+    return std::optional<std::string>();
+  }
+
+ protected:
+  Database& db_;
+
+ private:
+  Result<std::optional<Record>> FindBy(Kind kind, const Scope& scope, const std::string& parent,
+                                       const char* column, const std::string& value) {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM " +
+                                         TableOf(kind) + " WHERE org = ? AND ns = ? AND parent = ? AND " +
+                                         column + " = ? ORDER BY seq LIMIT 1"));
+    s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, parent).Bind(4, value);
+    if (s.Step()) {
+      ASSIGN_OR_RETURN(auto r, ReadRecord(s));
+      return std::optional<Record>(std::move(r));
+    }
+    RETURN_IF_ERROR(s.status());
+    return std::optional<Record>();
+  }
+
+  Result<std::optional<Organization>> FindOrg(const char* sql, int64_t arg) {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+    s.Bind(1, arg);
+    return ReadOrg(s);
+  }
+
+  Result<std::optional<Organization>> ReadOrg(Statement& s) {
+    if (s.Step()) {
+      Organization o;
+      o.internal_id = s.ColumnInt(0);
+      o.organization_id = s.ColumnText(1);
+      ASSIGN_OR_RETURN(o.doc, ParseJson(s.ColumnText(2), 256));
+      return std::optional<Organization>(std::move(o));
+    }
+    RETURN_IF_ERROR(s.status());
+    return std::optional<Organization>();
+  }
+
+  // Walks matching rows in sort order from `start`, in chunks, re-checking
+  // inexact filters in memory, until `visit` returns false or rows run out.
+  Status Scan(Kind kind, const Where& w, const ListQuery& q, const std::string& sort_expr,
+              const std::string& dir, std::optional<Cursor> start,
+              const std::function<bool(Record&&, const Json&, int64_t)>& visit) {
+    // With an exact filter SQL can skip the offset itself; otherwise every row
+    // must pass the in-memory check before it counts towards the offset.
+    const bool sql_offset = w.exact && !start;
+    int64_t chunk = w.exact ? q.limit + 1 + (sql_offset ? 0 : q.offset) : 512;
+    bool first = true;
+    while (true) {
+      std::string sql = std::string("SELECT ") + kColumns + ", " + sort_expr + " FROM " +
+                        TableOf(kind) + w.sql;
+      std::vector<Json> params;
+      if (!q.sort.field.empty()) params.push_back(SqlJsonPath(q.sort.field));
+      params.insert(params.end(), w.params.begin(), w.params.end());
+      if (start) {
+        const bool desc = q.sort.descending;
+        const std::string s_cmp = desc ? "<" : ">";
+        if (q.sort.field.empty()) {
+          sql += (w.sql.empty() ? " WHERE " : " AND ") + std::string("seq ") + s_cmp + " ?";
+          params.push_back(start->seq);
+        } else {
+          std::string e = "json_extract(doc, ?)";
+          std::string clause;
+          if (start->value.is_null()) {
+            // NULL sorts first ascending and last descending.
+            clause = desc ? "(" + e + " IS NULL AND seq < ?)"
+                          : "((" + e + " IS NULL AND seq > ?) OR " + e + " IS NOT NULL)";
+            params.push_back(SqlJsonPath(q.sort.field));
+            params.push_back(start->seq);
+            if (!desc) params.push_back(SqlJsonPath(q.sort.field));
+          } else {
+            clause = "(" + e + " " + s_cmp + " ? OR (" + e + " = ? AND seq " + s_cmp + " ?)" +
+                     (desc ? " OR " + e + " IS NULL)" : ")");
+            for (const Json& p : {Json(SqlJsonPath(q.sort.field)), start->value,
+                                  Json(SqlJsonPath(q.sort.field)), start->value, Json(start->seq)}) {
+              params.push_back(p);
+            }
+            if (desc) params.push_back(SqlJsonPath(q.sort.field));
+          }
+          sql += (w.sql.empty() ? " WHERE " : " AND ") + clause;
+        }
+      }
+      sql += q.sort.field.empty() ? " ORDER BY seq " + dir
+                                  : " ORDER BY " + std::to_string(8) + " " + dir + ", seq " + dir;
+      sql += " LIMIT ?";
+      params.push_back(chunk);
+      if (sql_offset && first) {
+        sql += " OFFSET ?";
+        params.push_back(q.offset);
+      }
+      ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+      BindAll(s, params);
+      int64_t rows = 0;
+      while (s.Step()) {
+        ++rows;
+        ASSIGN_OR_RETURN(Record r, ReadRecord(s));
+        Json sort_value = s.ColumnJson(7);
+        int64_t seq = s.ColumnInt(0);
+        start = Cursor{sort_value, seq, q.sort.field, q.sort.descending};
+        if (!w.exact && q.filter && !filter::Matches(*q.filter, r.doc)) continue;
+        if (!visit(std::move(r), sort_value, seq)) return Status::Ok();
+      }
+      RETURN_IF_ERROR(s.status());
+      if (rows < chunk) return Status::Ok();
+      first = false;
+      if (sql_offset) return Status::Ok();  // exact + offset: one query saw all we need
+    }
+  }
+};
+
+class SqliteWriter : public SqliteReader, public Writer {
+ public:
+  explicit SqliteWriter(Database& db) : SqliteReader(db) {}
+
+  Status Insert(Kind kind, const Scope& scope, const Record& r) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
+                                         "(id, org, ns, parent, name, ukey, chash, doc) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
+        .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
+    return s.Run();
+  }
+
+  Status Update(Kind kind, const Scope& scope, const Record& r) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("UPDATE ") + TableOf(kind) +
+                                         " SET parent = ?, name = ?, ukey = ?, chash = ?, doc = ? "
+                                         "WHERE id = ? AND org = ? AND ns = ?"));
+    s.Bind(1, r.parent).Bind(2, r.name).Bind(3, r.ukey).Bind(4, r.chash).Bind(5, r.doc.dump())
+        .Bind(6, r.id).Bind(7, scope.org).Bind(8, scope.ns);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Status::NotFound(r.id + " not found");
+    return Status::Ok();
+  }
+
+  Status Delete(Kind kind, const Scope& scope, const std::string& id) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) +
+                                         " WHERE id = ? AND org = ? AND ns = ?"));
+    s.Bind(1, id).Bind(2, scope.org).Bind(3, scope.ns);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Status::NotFound(id + " not found");
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> DeleteAll(Kind kind, const Scope& scope,
+                                             const std::optional<std::string>& parent) override {
+    Where w = ScopeWhere(scope, parent, nullptr, "");
+    std::vector<std::string> ids;
+    {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT id FROM ") + TableOf(kind) + w.sql));
+      BindAll(s, w.params);
+      while (s.Step()) ids.push_back(s.ColumnText(0));
+      RETURN_IF_ERROR(s.status());
+    }
+    ASSIGN_OR_RETURN(auto d, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) + w.sql));
+    BindAll(d, w.params);
+    RETURN_IF_ERROR(d.Run());
+    return ids;
+  }
+
+  Status AddBlobRef(const BlobInfo& blob, const std::string& owner_id) override {
+    ASSIGN_OR_RETURN(auto b, db_.Prepare(
+        "INSERT INTO blobs(sha256, size, mime_type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
+    RETURN_IF_ERROR(b.Bind(1, blob.sha256).Bind(2, blob.size).Bind(3, blob.mime_type).Run());
+    ASSIGN_OR_RETURN(auto r, db_.Prepare(
+        "INSERT INTO blob_refs(owner_id, sha256) VALUES (?, ?) ON CONFLICT DO NOTHING"));
+    return r.Bind(1, owner_id).Bind(2, blob.sha256).Run();
+  }
+
+  Result<std::vector<std::string>> DropBlobRefs(const std::string& owner_id) override {
+    std::vector<std::string> shas;
+    {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT sha256 FROM blob_refs WHERE owner_id = ?"));
+      s.Bind(1, owner_id);
+      while (s.Step()) shas.push_back(s.ColumnText(0));
+      RETURN_IF_ERROR(s.status());
+    }
+    ASSIGN_OR_RETURN(auto d, db_.Prepare("DELETE FROM blob_refs WHERE owner_id = ?"));
+    RETURN_IF_ERROR(d.Bind(1, owner_id).Run());
+    std::vector<std::string> orphans;
+    for (const auto& sha : shas) {
+      ASSIGN_OR_RETURN(auto g, db_.Prepare(
+          "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS "
+          "(SELECT 1 FROM blob_refs WHERE sha256 = ?)"));
+      RETURN_IF_ERROR(g.Bind(1, sha).Bind(2, sha).Run());
+      if (db_.Changes() > 0) orphans.push_back(sha);
+    }
+    return orphans;
+  }
+
+  Result<Organization> CreateOrganization(const std::string& organization_id, const Json& doc) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "INSERT INTO organizations(organization_id, doc) VALUES (?, ?) RETURNING internal_id"));
+    s.Bind(1, organization_id).Bind(2, doc.dump());
+    if (!s.Step()) {
+      RETURN_IF_ERROR(s.status());
+      return Status::Storage("organization insert returned no id");
+    }
+    Organization o{s.ColumnInt(0), organization_id, doc};
+    RETURN_IF_ERROR(s.Run());
+    return o;
+  }
+
+  Status UpdateOrganization(const Organization& org) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("UPDATE organizations SET doc = ? WHERE internal_id = ?"));
+    return s.Bind(1, org.doc.dump()).Bind(2, org.internal_id).Run();
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "INSERT INTO settings(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+    return s.Bind(1, key).Bind(2, value).Run();
+  }
+};
+
+class SqliteMetadataStore : public MetadataStore {
+ public:
+  explicit SqliteMetadataStore(std::string path, std::unique_ptr<Database> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+
+  Status Read(const std::function<Status(Reader&)>& fn) override {
+    ASSIGN_OR_RETURN(auto db, Checkout());
+    Status st;
+    {
+      SqliteReader reader(*db);
+      st = fn(reader);
+    }
+    Return(std::move(db));
+    return st;
+  }
+
+  Status Write(const std::function<Status(Writer&)>& fn) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    Transaction txn(*writer_);
+    RETURN_IF_ERROR(txn.begin_status());
+    SqliteWriter w(*writer_);
+    RETURN_IF_ERROR(fn(w));
+    return txn.Commit();
+  }
+
+  Result<bool> IsBlobReferenced(const std::string& sha256) override {
+    bool found = false;
+    RETURN_IF_ERROR(Read([&](Reader& r) -> Status {
+      ASSIGN_OR_RETURN(auto b, r.GetBlob(sha256));
+      found = b.has_value();
+      return Status::Ok();
+    }));
+    return found;
+  }
+
+ private:
+  Result<std::unique_ptr<Database>> Checkout() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!pool_.empty()) {
+        auto db = std::move(pool_.back());
+        pool_.pop_back();
+        return db;
+      }
+    }
+    ASSIGN_OR_RETURN(auto db, Database::Open(path_));
+    RETURN_IF_ERROR(RegisterFilterFunctions(db->handle()));
+    return db;
+  }
+
+  void Return(std::unique_ptr<Database> db) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (pool_.size() < 32) pool_.push_back(std::move(db));
+  }
+
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Database> writer_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Database>> pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const std::string& path) {
+  ASSIGN_OR_RETURN(auto db, Database::Open(path));
+  RETURN_IF_ERROR(Migrate(*db));
+  RETURN_IF_ERROR(RegisterFilterFunctions(db->handle()));
+  return std::unique_ptr<MetadataStore>(new SqliteMetadataStore(path, std::move(db)));
+}
+
+}  // namespace strata::storage
