@@ -345,7 +345,8 @@ Json OrganizationJson(const storage::Organization& org) {
   Json out = org.doc;
   out["organization_id"] = org.organization_id;
   out["internal_id"] = org.organization_id;  // the internal number never leaves the store
-  out["rate_limits"] = {{"metadata", 0}, {"data", 0}, {"search", 0}, {"upload", 0}, {"compute", 0}};
+  // Per-key rate limits are not enforced yet; these are the API's documented defaults.
+  out["rate_limits"] = {{"metadata", 10}, {"data", 10}, {"search", 10}, {"upload", 10}, {"compute", 10}};
   return out;
 }
 

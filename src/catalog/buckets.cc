@@ -162,6 +162,7 @@ Result<Json> GetBucket(storage::MetadataStore& store, const Scope& scope, const 
 Result<Json> ListBuckets(storage::MetadataStore& store, const Scope& scope, const Json& body,
                          const QueryParams& params) {
   ASSIGN_OR_RETURN(ListRequest req, ParseListRequest(body, params));
+  req.query.include_total = true;  // total_count is a required field of the response
   Json results = Json::array();
   storage::ListPage page;
   RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
@@ -172,7 +173,8 @@ Result<Json> ListBuckets(storage::MetadataStore& store, const Scope& scope, cons
     }
     return Status::Ok();
   }));
-  return Json{{"results", results}, {"pagination", PaginationJson(page, req.query)}};
+  return Json{{"results", results}, {"pagination", PaginationJson(page, req.query)},
+              {"total_count", page.total.value_or(0)}};
 }
 
 Result<Json> UpdateBucket(storage::MetadataStore& store, const Scope& scope, const std::string& id_or_name,

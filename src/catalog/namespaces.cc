@@ -81,6 +81,7 @@ Json ValidateExtractors(const Json& v, ValidationErrors& errs) {
       errs.Add(loc + ".params", "must be an object", "type_error");
     }
     Json entry = {{"feature_extractor_name", name}, {"version", version},
+                  {"feature_extractor_id", name + "_" + version},
                   {"params", e.contains("params") && e["params"].is_object() ? e["params"] : Json::object()}};
     if (std::any_of(out.begin(), out.end(), [&](const Json& x) { return x == entry; })) {
       errs.Add(loc, "listed twice", "value_error");
@@ -264,6 +265,7 @@ Result<Json> GetNamespace(storage::MetadataStore& store, const Principal& who, c
 Result<Json> ListNamespaces(storage::MetadataStore& store, const Principal& who, const Json& body,
                             const QueryParams& params) {
   ASSIGN_OR_RETURN(ListRequest req, ParseListRequest(body, params));
+  req.query.include_total = true;  // total_count is a required field of the response
   Json results = Json::array();
   storage::ListPage page;
   RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
@@ -276,7 +278,7 @@ Result<Json> ListNamespaces(storage::MetadataStore& store, const Principal& who,
   }));
   Json pagination = PaginationJson(page, req.query);
   return Json{{"results", results}, {"pagination", pagination},
-              {"total_count", page.total ? *page.total : static_cast<int64_t>(results.size())}};
+              {"total_count", page.total.value_or(0)}};
 }
 
 Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who, const std::string& id_or_name,

@@ -52,7 +52,13 @@ std::string Describe(const Json& v) {
   constexpr size_t kMax = 80;
   std::string s = v.is_string() ? "'" + v.get<std::string>() + "'"
                                 : v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (s.size() > kMax) s = s.substr(0, kMax) + "...";
+  if (s.size() > kMax) {
+    // Cut at a character boundary: error messages end up in JSON, and
+    // nlohmann refuses to serialize broken UTF-8.
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 

@@ -26,7 +26,8 @@
 //   - Numbers compare numerically and exactly (1 == 1.0; integers beyond
 //     int64 behave as doubles, as in SQLite). Booleans equal only booleans
 //     (true != 1), null equals only null. Values of different kinds are never
-//     equal and never ordered. Objects never match anything but exists/is_null.
+//     equal and never ordered. An object field equals and orders with nothing
+//     (so only ne, nin, exists and is_null can accept it).
 //   - eq/ne/in/nin/contains/starts_with/ends_with/regex fold ASCII case unless
 //     case_sensitive (ASCII only, like SQLite's lower()). gt/gte/lt/lte compare
 //     strings bytewise, never folded.

@@ -115,6 +115,16 @@ TEST(FilterParse, StructuralErrors) {
             "body.filters.case_sensitive");
 }
 
+TEST(FilterParse, LongValuesAreCutAtCharacterBoundaries) {
+  std::string value;
+  for (int i = 0; i < 100; ++i) value += "é";
+  for (const Json& bad : {Json(value), Json::array({value})}) {
+    Json e = Errors(Cond("a", "exists", bad))[0];
+    EXPECT_NE(e["message"].get<std::string>().find("..."), std::string::npos);
+    EXPECT_NO_THROW(e.dump());  // nlohmann throws on broken UTF-8
+  }
+}
+
 TEST(FilterParse, FieldPaths) {
   EXPECT_EQ(FirstError(R"({"field": "", "value": 1})")["location"], "body.filters.field");
   EXPECT_NE(FirstError(R"({"field": "a..b", "value": 1})")["message"].get<std::string>().find(

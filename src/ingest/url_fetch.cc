@@ -40,13 +40,18 @@ std::string UrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
   return out;
 }
 
-// The URL for messages, without user:password.
-std::string DisplayUrl(CURLU* u) {
+// The URL without user:password; "" if it cannot be rebuilt.
+std::string StripCredentials(CURLU* u) {
   CurlUrl copy(curl_url_dup(u));
-  if (!copy) return "the URL";
+  if (!copy) return "";
   curl_url_set(copy.get(), CURLUPART_USER, nullptr, 0);
   curl_url_set(copy.get(), CURLUPART_PASSWORD, nullptr, 0);
-  std::string out = UrlPart(copy.get(), CURLUPART_URL);
+  return UrlPart(copy.get(), CURLUPART_URL);
+}
+
+// The URL for messages: never with a password in it.
+std::string DisplayUrl(CURLU* u) {
+  std::string out = StripCredentials(u);
   return out.empty() ? "the URL" : out;
 }
 
@@ -192,6 +197,20 @@ bool IsForbiddenAddress(const sockaddr* addr) {
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return true;            // fec0::/10 old site-local
   if (b[0] == 0xff) return true;                                     // ff00::/8 multicast
   return false;
+}
+
+std::string UrlWithoutCredentials(const std::string& url) {
+  CurlUrl u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) !=
+                CURLUE_OK) {
+    return url;
+  }
+  // Untouched unless there is something to remove: curl's re-serialisation
+  // would otherwise change the client's text (e.g. add a trailing '/').
+  if (UrlPart(u.get(), CURLUPART_USER).empty() && UrlPart(u.get(), CURLUPART_PASSWORD).empty()) {
+    return url;
+  }
+  return StripCredentials(u.get());  // "" rather than a leaked password
 }
 
 std::string PercentDecode(std::string_view s) {

@@ -53,6 +53,10 @@ Result<FetchedBlob> FetchUrl(const std::string& url, storage::BlobStore& store,
 // nullptr) is forbidden too.
 bool IsForbiddenAddress(const sockaddr* addr);
 
+// `url` without user:password (for storing and showing): `url` itself when
+// it has none or cannot be parsed, "" if the credentials cannot be removed.
+std::string UrlWithoutCredentials(const std::string& url);
+
 // Decodes %XX escapes; a '%' not followed by two hex digits is kept as is.
 std::string PercentDecode(std::string_view s);
 // The filename of a Content-Disposition header value (RFC 6266: filename*

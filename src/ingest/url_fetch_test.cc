@@ -34,7 +34,8 @@ class TestServer {
       res.set_header("Content-Disposition", "attachment; filename=\"report.pdf\"");
       res.set_content("%PDF-1.4\n", "application/pdf");
     });
-    server_.Get("/dir/My%20Photo.jpg", [](const httplib::Request&, httplib::Response& res) {
+    // httplib matches routes against the decoded path.
+    server_.Get("/dir/My Photo.jpg", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("jpeg-ish", "image/jpeg");
     });
     server_.Get("/missing", [](const httplib::Request&, httplib::Response& res) {

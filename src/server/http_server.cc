@@ -16,7 +16,7 @@ namespace {
 
 void SendJson(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(body.dump() + "\n", "application/json");  // newline: kind to curl users
 }
 
 void SendError(httplib::Response& res, const Status& st) { SendJson(res, HttpStatusOf(st.code()), ErrorBody(st)); }

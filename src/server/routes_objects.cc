@@ -1,4 +1,6 @@
 // Objects of a bucket (namespaced).
+#include <httplib.h>
+
 #include "ingest/objects.h"
 #include "ingest/uploads.h"
 #include "server/http_server.h"

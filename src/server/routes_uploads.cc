@@ -26,7 +26,7 @@ ingest::ObjectContext Objects(Context& c) {
 
 void SendStatus(httplib::Response& res, const Status& st) {
   res.status = HttpStatusOf(st.code());
-  res.set_content(ErrorBody(st).dump(), "application/json");
+  res.set_content(ErrorBody(st).dump() + "\n", "application/json");
 }
 
 Status CheckSignature(const Services& svc, const httplib::Request& req, const std::string& method) {
@@ -97,7 +97,7 @@ void InstallPresignedTargets(httplib::Server& http, Services& svc) {
              if (!out.ok()) return SendStatus(res, out.status());
              res.set_header("ETag", (*out)["etag"].get<std::string>());
              res.status = 200;
-             res.set_content(out->dump(), "application/json");
+             res.set_content(out->dump() + "\n", "application/json");
            });
   http.Get(R"(/v1/blobs/([0-9a-f]{64}))", [s](const httplib::Request& req, httplib::Response& res) {
     Status sig = CheckSignature(*s, req, "GET");

@@ -181,7 +181,8 @@ class SqliteReader : public virtual Reader {
 
     // Skip `offset` matches (only without a cursor: a cursor already says where
     // to start), then take limit + 1 to learn whether another page follows.
-    int64_t to_skip = cursor ? 0 : q.offset;
+    // With an exact filter Scan lets SQL skip the offset (see Scan).
+    int64_t to_skip = (cursor || w.exact) ? 0 : q.offset;
     Json last_value;
     int64_t last_seq = 0;
     bool more = false;

@@ -111,7 +111,7 @@ TEST_F(MetadataStoreTest, CursorWalksEveryRowOnceUnderTiesAndNulls) {
                                          {{"field", "k"}, {"operator", "text"}, {"value", "text"}}}}});
   ASSERT_TRUE(text.ok());
   for (bool desc : {false, true}) {
-    for (const filter::Node* f : {static_cast<const filter::Node*>(nullptr), &text.value()}) {
+    for (const filter::Node* f : std::vector<const filter::Node*>{nullptr, &text.value()}) {
       ListQuery q;
       q.sort = {"k", desc};
       q.limit = 7;
