@@ -103,6 +103,7 @@ double ApiSingleObjectsPerSecond(const Api& api, int objects, int clients) {
     threads.emplace_back([&] {
       httplib::Client cli(api.host, api.port);
       cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);
       for (int i = next++; i < objects; i = next++) {
         auto r = cli.Post("/v1/buckets/bench/objects", api.headers, SmallObjectJson(i), "application/json");
         if (!r || r->status != 200) ++failures;

@@ -1,6 +1,8 @@
 #include "catalog/api_keys.h"
 
 #include <algorithm>
+#include <mutex>
+#include <unordered_map>
 
 #include "core/crypto.h"
 #include "core/ids.h"
@@ -130,6 +132,64 @@ bool Principal::Has(Permission p) const {
 
 const char* PermissionName(Permission p) { return kPermissionNames[static_cast<int>(p)]; }
 
+namespace {
+
+// Authentication is on every request; looking the key up each time cost more
+// than the rest of a small write. Entries are dropped whenever this process
+// changes any key (so revoke and rotate take effect at once) and after a short
+// time otherwise (for a future deployment where another process changes keys).
+class AuthCache {
+ public:
+  uint64_t generation() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return generation_;
+  }
+  std::optional<Principal> Get(const std::string& hash, int64_t now_ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(hash);
+    if (it == entries_.end() || it->second.generation != generation_ || now_ms >= it->second.valid_until_ms) {
+      return std::nullopt;
+    }
+    return it->second.principal;
+  }
+  // `seen_generation` is the generation before the key was read from the
+  // store: if a key changed meanwhile, what was read may be stale, so skip it.
+  void Put(const std::string& hash, const Principal& p, int64_t valid_until_ms, uint64_t seen_generation) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (seen_generation != generation_) return;
+    if (entries_.size() > 10000) entries_.clear();
+    entries_[hash] = {p, generation_, valid_until_ms};
+  }
+  void Invalidate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    entries_.clear();
+  }
+
+ private:
+  struct Entry {
+    Principal principal;
+    uint64_t generation;
+    int64_t valid_until_ms;
+  };
+  std::mutex mu_;
+  uint64_t generation_ = 0;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+AuthCache& Cache() {
+  static AuthCache cache;
+  return cache;
+}
+
+constexpr int64_t kAuthCacheMillis = 5000;
+
+struct InvalidateAuthCacheOnExit {
+  ~InvalidateAuthCacheOnExit() { Cache().Invalidate(); }
+};
+
+}  // namespace
+
 Result<Principal> Authenticate(MetadataStore& store, std::string_view authorization) {
   std::string_view token = authorization;
   if (token.empty()) {
@@ -143,7 +203,11 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
     return Status::Unauthenticated("malformed API key: expected 'Bearer sk_...'");
   }
   const std::string hash = Sha256Hex(token);
+  const int64_t now = NowUnixMillis();
+  if (auto cached = Cache().Get(hash, now)) return *cached;
+  const uint64_t generation = Cache().generation();
   Principal p;
+  int64_t valid_until = now + kAuthCacheMillis;
   Status st = store.Read([&](storage::Reader& r) -> Status {
     int64_t org = 0;
     ASSIGN_OR_RETURN(auto rec, r.FindApiKeyByHash(hash, &org));
@@ -159,9 +223,13 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
     p.key_id = doc.value("key_id", "");
     p.key_name = doc.value("name", "");
     p.permissions = doc.value("permissions", std::vector<std::string>{});
+    if (doc["expires_at"].is_string()) {  // never serve a key from cache past its expiry
+      valid_until = std::min(valid_until, ParseIso8601(doc["expires_at"].get<std::string>()).value_or(0));
+    }
     return Status::Ok();
   });
   RETURN_IF_ERROR(st);
+  Cache().Put(hash, p, valid_until, generation);
   return p;
 }
 
@@ -199,6 +267,7 @@ Record KeyRecord(const Json& doc) {
 }  // namespace
 
 Result<std::string> Bootstrap(MetadataStore& store, const std::string& admin_key) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   if (!admin_key.empty() && (admin_key.substr(0, 3) != "sk_" || admin_key.size() < 20)) {
     return Status::BadRequest("STRATA_ADMIN_KEY must start with 'sk_' and be at least 20 characters");
   }
@@ -239,6 +308,7 @@ Result<std::string> Bootstrap(MetadataStore& store, const std::string& admin_key
 
 Result<Json> CreateApiKey(MetadataStore& store, const Principal& who, const std::string& user_email,
                           const Json& body) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   RETURN_IF_ERROR(CheckAdmin(who));
   if (!ValidEmail(user_email)) return Status::Invalid("path.user_email", "not an email address");
   std::string key = NewKeyText();
@@ -275,6 +345,7 @@ Result<Json> ListApiKeys(MetadataStore& store, const Principal& who, const std::
 
 Result<Json> UpdateApiKey(MetadataStore& store, const Principal& who, const std::string& user_email,
                           const std::string& key_name, const Json& body) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   RETURN_IF_ERROR(CheckAdmin(who));
   Json out;
   Status st = store.Write([&](storage::Writer& w) -> Status {
@@ -295,6 +366,7 @@ Result<Json> UpdateApiKey(MetadataStore& store, const Principal& who, const std:
 
 Result<Json> RevokeApiKey(MetadataStore& store, const Principal& who, const std::string& user_email,
                           const std::string& key_name) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   RETURN_IF_ERROR(CheckAdmin(who));
   RETURN_IF_ERROR(store.Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record rec, FindKey(w, who, user_email, key_name));
@@ -308,6 +380,7 @@ Result<Json> RevokeApiKey(MetadataStore& store, const Principal& who, const std:
 
 Result<Json> RotateApiKey(MetadataStore& store, const Principal& who, const std::string& user_email,
                           const std::string& key_name) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   RETURN_IF_ERROR(CheckAdmin(who));
   std::string key = NewKeyText();
   Json out;
@@ -392,6 +465,7 @@ Result<Json> CreateOrganization(MetadataStore& store, const Principal& who, cons
 
 Result<Json> CreateOrganizationAdminKey(MetadataStore& store, const Principal& who, const std::string& organization_id,
                                         const std::string& user_email) {
+  InvalidateAuthCacheOnExit invalidate;  // after the change commits
   RETURN_IF_ERROR(CheckOperator(store, who));
   if (!ValidEmail(user_email)) return Status::Invalid("path.user_email", "not an email address");
   std::string key = NewKeyText();

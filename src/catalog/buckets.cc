@@ -122,11 +122,16 @@ Status CheckSchemaCompatible(const Json& old_schema, const Json& new_schema) {
 }
 
 Result<Json> WithStats(storage::Reader& r, const Scope& scope, Json doc) {
-  std::string id = doc["bucket_id"];
-  ASSIGN_OR_RETURN(int64_t n, r.Count(Kind::kObject, scope, id));
-  ASSIGN_OR_RETURN(double bytes, r.Sum(Kind::kObject, scope, id, "_internal.size_bytes"));
-  doc["object_count"] = n;
-  doc["total_size_bytes"] = static_cast<int64_t>(bytes);
+  // Derived from the objects in one pass rather than kept in the bucket row,
+  // so object writes never rewrite their bucket.
+  storage::AggregateSpec spec;
+  spec.parent = doc["bucket_id"].get<std::string>();
+  spec.ops = {{"count", "", "n"}, {"sum", "_internal.size_bytes", "bytes"}, {"max", "created_at", "last"}};
+  ASSIGN_OR_RETURN(auto rows, r.Aggregate(Kind::kObject, scope, spec));
+  const Json& v = rows.at(0).values;
+  doc["object_count"] = v["n"];
+  doc["total_size_bytes"] = static_cast<int64_t>(v["bytes"].get<double>());
+  doc["last_upload_at"] = v["last"];
   doc["stats_updated_at"] = NowIso8601();
   return doc;
 }

@@ -318,12 +318,6 @@ void CommitPrepared(ObjectContext& ctx, const Record& bucket, const CreateOption
         return results[i].status();
       }
     }
-    if (!prepared.empty()) {
-      Json last_upload = NowIso8601();
-      Record b = bucket;
-      b.doc["last_upload_at"] = last_upload;
-      RETURN_IF_ERROR(w.Update(Kind::kBucket, ctx.scope, b));
-    }
     return Status::Ok();
   });
   if (!st.ok()) {

@@ -68,15 +68,44 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
   return out;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (auto& [sql, stmts] : idle_) {
+    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+  }
+  sqlite3_close_v2(db_);
+}
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  std::string key(sql);
+  if (auto it = idle_.find(key); it != idle_.end() && !it->second.empty()) {
+    sqlite3_stmt* stmt = it->second.back();
+    it->second.pop_back();
+    return Statement(this, db_, stmt, std::move(key));
+  }
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                         nullptr) != SQLITE_OK) {
     return SqliteError(db_, "prepare");
   }
-  return Statement(db_, stmt);
+  return Statement(this, db_, stmt, std::move(key));
+}
+
+void Database::Release(std::string sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  auto it = idle_.find(sql);
+  if (it == idle_.end()) {
+    if (idle_.size() >= kMaxCachedSql) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    it = idle_.emplace(std::move(sql), std::vector<sqlite3_stmt*>{}).first;
+  }
+  it->second.push_back(stmt);
+}
+
+Statement::~Statement() {
+  if (stmt_) owner_->Release(std::move(sql_), stmt_);
 }
 
 Status Database::Exec(std::string_view sql) {

@@ -8,18 +8,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "core/json_util.h"
 #include "core/status.h"
 
 namespace strata::storage {
 
+class Database;
+
+// A prepared statement borrowed from its Database's cache: on destruction it is
+// reset and handed back, so the SQL is compiled once per connection.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(Database* owner, sqlite3* db, sqlite3_stmt* stmt, std::string sql)
+      : owner_(owner), db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  Statement(Statement&& o) noexcept
+      : owner_(o.owner_), db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), status_(o.status_) {
+    o.stmt_ = nullptr;
+  }
   Statement(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement();
 
   Statement& Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -67,8 +77,10 @@ class Statement {
   Json ColumnJson(int i) const;
 
  private:
+  Database* owner_;
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  std::string sql_;
   Status status_;
 };
 
@@ -81,14 +93,23 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
+  // A cached statement for `sql` (compiled on first use).
   Result<Statement> Prepare(std::string_view sql);
   Status Exec(std::string_view sql);  // one or more statements, no parameters
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* handle() { return db_; }
 
  private:
+  friend class Statement;
   explicit Database(sqlite3* db) : db_(db) {}
+  void Release(std::string sql, sqlite3_stmt* stmt);
+
   sqlite3* db_;
+  // Idle compiled statements by SQL text. A statement in use is not here, so a
+  // nested use of the same SQL compiles a second copy. Bounded: list queries
+  // built from user filters make many distinct texts.
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> idle_;
+  static constexpr size_t kMaxCachedSql = 256;
 };
 
 // BEGIN IMMEDIATE on construction (take the write lock up front so the
