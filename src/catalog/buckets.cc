@@ -168,18 +168,10 @@ Result<Json> ListBuckets(storage::MetadataStore& store, const Scope& scope, cons
                          const QueryParams& params) {
   ASSIGN_OR_RETURN(ListRequest req, ParseListRequest(body, params));
   req.query.include_total = true;  // total_count is a required field of the response
-  Json results = Json::array();
-  storage::ListPage page;
-  RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
-    ASSIGN_OR_RETURN(page, r.List(Kind::kBucket, scope, req.query));
-    for (auto& rec : page.records) {
-      ASSIGN_OR_RETURN(Json doc, WithStats(r, scope, std::move(rec.doc)));
-      results.push_back(ApplySelect(doc, req.select, {"bucket_id", "bucket_name"}));
-    }
-    return Status::Ok();
-  }));
-  return Json{{"results", results}, {"pagination", PaginationJson(page, req.query)},
-              {"total_count", page.total.value_or(0)}};
+  return RunList(store,
+                 {Kind::kBucket, scope, {"bucket_id", "bucket_name"}, nullptr,
+                  [&](storage::Reader& r, Json doc) { return WithStats(r, scope, std::move(doc)); }},
+                 req);
 }
 
 Result<Json> UpdateBucket(storage::MetadataStore& store, const Scope& scope, const std::string& id_or_name,

@@ -127,6 +127,26 @@ Json PaginationJson(const storage::ListPage& page, const storage::ListQuery& q) 
   return p;
 }
 
+Result<Json> RunList(storage::MetadataStore& store, const ListSpec& spec, ListRequest& req) {
+  Json results = Json::array();
+  storage::ListPage page;
+  RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
+    if (spec.prepare) RETURN_IF_ERROR(spec.prepare(r, req.query));
+    ASSIGN_OR_RETURN(page, r.List(spec.kind, spec.scope, req.query));
+    for (auto& rec : page.records) {
+      Json doc = std::move(rec.doc);
+      if (spec.present) {
+        ASSIGN_OR_RETURN(doc, spec.present(r, std::move(doc)));
+      }
+      results.push_back(ApplySelect(doc, req.select, spec.id_fields));
+    }
+    return Status::Ok();
+  }));
+  Json out = {{"results", std::move(results)}, {"pagination", PaginationJson(page, req.query)}};
+  if (page.total) out["total_count"] = *page.total;
+  return out;
+}
+
 Json ApplySelect(const Json& doc, const std::vector<std::string>& select,
                  const std::vector<std::string>& id_fields) {
   if (select.empty()) return doc;

@@ -3,6 +3,7 @@
 // include_total; the response's `pagination` block.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,18 @@ Result<ListRequest> ParseListRequest(const Json& body, const QueryParams& params
                                      const std::vector<std::string>& allowed_body_keys = {});
 
 Json PaginationJson(const storage::ListPage& page, const storage::ListQuery& query);
+
+// Runs a parsed list request inside one read: `prepare` may narrow the query
+// (e.g. to a bucket resolved in the same read), `present` turns each stored
+// document into the API's shape. Returns {results, pagination}.
+struct ListSpec {
+  storage::Kind kind;
+  storage::Scope scope;
+  std::vector<std::string> id_fields;  // always kept by `select`
+  std::function<Status(storage::Reader&, storage::ListQuery&)> prepare;
+  std::function<Result<Json>(storage::Reader&, Json)> present;
+};
+Result<Json> RunList(storage::MetadataStore& store, const ListSpec& spec, ListRequest& req);
 
 // Applies `select` to one result (always keeping the id fields named).
 Json ApplySelect(const Json& doc, const std::vector<std::string>& select,

@@ -266,19 +266,10 @@ Result<Json> ListNamespaces(storage::MetadataStore& store, const Principal& who,
                             const QueryParams& params) {
   ASSIGN_OR_RETURN(ListRequest req, ParseListRequest(body, params));
   req.query.include_total = true;  // total_count is a required field of the response
-  Json results = Json::array();
-  storage::ListPage page;
-  RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
-    ASSIGN_OR_RETURN(page, r.List(Kind::kNamespace, Scope{who.org, ""}, req.query));
-    for (auto& rec : page.records) {
-      ASSIGN_OR_RETURN(Json doc, WithCounts(r, who, std::move(rec.doc)));
-      results.push_back(ApplySelect(doc, req.select, {"namespace_id", "namespace_name"}));
-    }
-    return Status::Ok();
-  }));
-  Json pagination = PaginationJson(page, req.query);
-  return Json{{"results", results}, {"pagination", pagination},
-              {"total_count", page.total.value_or(0)}};
+  return RunList(store,
+                 {Kind::kNamespace, Scope{who.org, ""}, {"namespace_id", "namespace_name"}, nullptr,
+                  [&](storage::Reader& r, Json doc) { return WithCounts(r, who, std::move(doc)); }},
+                 req);
 }
 
 Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who, const std::string& id_or_name,

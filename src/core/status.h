@@ -111,15 +111,16 @@ class [[nodiscard]] Result {
 #define STRATA_CONCAT(a, b) STRATA_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): expr is a Status; return it when not ok.
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::strata::Status _st = (expr);                    \
-    if (!_st.ok()) return _st;                        \
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL(STRATA_CONCAT(_st_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                  \
+    ::strata::Status tmp = (expr);      \
+    if (!tmp.ok()) return tmp;          \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): expr is a Result<T>; on error return its status.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(STRATA_CONCAT(_res_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(STRATA_CONCAT(_res_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \

@@ -470,18 +470,15 @@ Result<Json> DeleteObject(ObjectContext& ctx, const std::string& bucket, const s
 Result<Json> ListObjects(ObjectContext& ctx, const std::string& bucket, const Json& body,
                          const catalog::QueryParams& params) {
   ASSIGN_OR_RETURN(catalog::ListRequest req, catalog::ParseListRequest(body, params));
-  Json results = Json::array();
-  storage::ListPage page;
-  RETURN_IF_ERROR(ctx.store.Read([&](storage::Reader& r) -> Status {
-    ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.scope, bucket));
-    req.query.parent = b.id;
-    ASSIGN_OR_RETURN(page, r.List(Kind::kObject, ctx.scope, req.query));
-    for (auto& rec : page.records) {
-      results.push_back(catalog::ApplySelect(PublicObject(rec.doc), req.select, {"object_id", "bucket_id"}));
-    }
-    return Status::Ok();
-  }));
-  return Json{{"results", results}, {"pagination", catalog::PaginationJson(page, req.query)}};
+  return catalog::RunList(ctx.store,
+                          {Kind::kObject, ctx.scope, {"object_id", "bucket_id"},
+                           [&](storage::Reader& r, storage::ListQuery& q) -> Status {
+                             ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.scope, bucket));
+                             q.parent = b.id;
+                             return Status::Ok();
+                           },
+                           [](storage::Reader&, Json doc) -> Result<Json> { return PublicObject(doc); }},
+                          req);
 }
 
 Result<Json> AggregateObjects(ObjectContext& ctx, const std::string& bucket, const Json& body) {

@@ -148,17 +148,21 @@ Result<Json> GetUpload(UploadContext& ctx, const std::string& bucket, const std:
 Result<Json> ListUploads(UploadContext& ctx, const std::string& bucket, const Json& body,
                          const catalog::QueryParams& params) {
   ASSIGN_OR_RETURN(catalog::ListRequest req, catalog::ParseListRequest(body, params, {"return_presigned_urls"}));
-  Json results = Json::array();
-  storage::ListPage page;
+  std::string bucket_id;
+  ASSIGN_OR_RETURN(Json out, catalog::RunList(ctx.objects.store,
+                                              {Kind::kUpload, ctx.objects.scope, {"upload_id"},
+                                               [&](storage::Reader& r, storage::ListQuery& q) -> Status {
+                                                 ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.objects.scope, bucket));
+                                                 q.parent = bucket_id = b.id;
+                                                 return Status::Ok();
+                                               },
+                                               [](storage::Reader&, Json doc) -> Result<Json> { return PublicUpload(doc); }},
+                                              req));
   int64_t total = 0, bytes = 0;
   Json by_status = Json::object();
   RETURN_IF_ERROR(ctx.objects.store.Read([&](storage::Reader& r) -> Status {
-    ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.objects.scope, bucket));
-    req.query.parent = b.id;
-    ASSIGN_OR_RETURN(page, r.List(Kind::kUpload, ctx.objects.scope, req.query));
-    for (auto& rec : page.records) results.push_back(catalog::ApplySelect(PublicUpload(rec.doc), req.select, {"upload_id"}));
     storage::AggregateSpec spec;
-    spec.parent = b.id;
+    spec.parent = bucket_id;
     spec.group_by = {"status"};
     spec.ops = {{"count", "", "n"}, {"sum", "_internal.size_bytes", "bytes"}};
     ASSIGN_OR_RETURN(auto rows, r.Aggregate(Kind::kUpload, ctx.objects.scope, spec));
@@ -170,9 +174,10 @@ Result<Json> ListUploads(UploadContext& ctx, const std::string& bucket, const Js
     }
     return Status::Ok();
   }));
-  Json stats = {{"total_uploads", total}, {"total_size_bytes", bytes}, {"uploads_by_status", by_status},
-                {"avg_file_size_bytes", total ? static_cast<double>(bytes) / total : 0.0}, {"unique_buckets", total ? 1 : 0}};
-  return Json{{"results", results}, {"pagination", catalog::PaginationJson(page, req.query)}, {"stats", stats}};
+  out["stats"] = {{"total_uploads", total}, {"total_size_bytes", bytes}, {"uploads_by_status", by_status},
+                  {"avg_file_size_bytes", total ? static_cast<double>(bytes) / total : 0.0},
+                  {"unique_buckets", total ? 1 : 0}};
+  return out;
 }
 
 Result<Json> DeleteUpload(UploadContext& ctx, const std::string& bucket, const std::string& upload_id) {

@@ -12,14 +12,14 @@
 
 namespace strata::server {
 
-namespace {
-
 void SendJson(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");  // newline: kind to curl users
 }
 
 void SendError(httplib::Response& res, const Status& st) { SendJson(res, HttpStatusOf(st.code()), ErrorBody(st)); }
+
+namespace {
 
 bool HasDotDotSegment(const std::string& path) {
   size_t start = 0;
@@ -63,6 +63,10 @@ std::map<std::string, std::string> Context::Query() const {
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : req.params) out[k] = v;
   return out;
+}
+
+ingest::ObjectContext Context::Objects() const {
+  return ingest::ObjectContext{*svc.store, *svc.blobs, svc.blob_options, scope};
 }
 
 bool Context::QueryFlag(const std::string& name, bool fallback) const {

@@ -14,6 +14,7 @@
 #include "core/json_util.h"
 #include "ingest/blob_keeper.h"
 #include "ingest/blob_source.h"
+#include "ingest/objects.h"
 #include "storage/blob_store.h"
 #include "storage/metadata_store.h"
 
@@ -49,7 +50,13 @@ struct Context {
   std::string Param(size_t i) const;  // regex capture i (1-based)
   std::map<std::string, std::string> Query() const;
   bool QueryFlag(const std::string& name, bool fallback = false) const;
+  // The ingest services' view of this request (its store, blobs and namespace).
+  ingest::ObjectContext Objects() const;
 };
+
+// Writes a JSON body, or a Status as the error envelope.
+void SendJson(httplib::Response& res, int status, const Json& body);
+void SendError(httplib::Response& res, const Status& status);
 
 using Handler = std::function<Result<Json>(Context&)>;
 

@@ -9,9 +9,6 @@ namespace strata::server {
 
 namespace {
 
-ingest::ObjectContext Objects(Context& c) {
-  return ingest::ObjectContext{*c.svc.store, *c.svc.blobs, c.svc.blob_options, c.scope};
-}
 
 Result<ingest::CreateOptions> CreateOptionsOf(Context& c) {
   ingest::CreateOptions o;
@@ -39,28 +36,28 @@ std::vector<Route> ObjectRoutes() {
       {"POST", objects, Access::kWrite, true,
        [](Context& c) -> Result<Json> {
          ASSIGN_OR_RETURN(auto opts, CreateOptionsOf(c));
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::CreateObject(ctx, c.Param(1), c.body, opts);
        }},
       {"POST", objects + "/batch", Access::kWrite, true,
        [](Context& c) -> Result<Json> {
          ASSIGN_OR_RETURN(auto opts, CreateOptionsOf(c));
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::CreateObjectsBatch(ctx, c.Param(1), c.body, opts, c.svc.config.max_batch_objects);
        }},
       {"POST", objects + "/list", Access::kRead, true,
        [](Context& c) {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::ListObjects(ctx, c.Param(1), c.body, c.Query());
        }},
       {"POST", objects + "/aggregate", Access::kRead, true,
        [](Context& c) {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::AggregateObjects(ctx, c.Param(1), c.body);
        }},
       {"GET", one, Access::kRead, true,
        [](Context& c) -> Result<Json> {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          ASSIGN_OR_RETURN(Json obj, ingest::GetObject(ctx, c.Param(1), c.Param(2)));
          if (c.QueryFlag("return_url") || c.QueryFlag("return_presigned_urls")) {
            ingest::AddBlobUrls(obj, c.svc.signing_key, c.svc.public_url, c.svc.config.presign_ttl_seconds);
@@ -69,17 +66,17 @@ std::vector<Route> ObjectRoutes() {
        }},
       {"PUT", one, Access::kWrite, true,
        [](Context& c) {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::UpdateObject(ctx, c.Param(1), c.Param(2), c.body, true);
        }},
       {"PATCH", one, Access::kWrite, true,
        [](Context& c) {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::UpdateObject(ctx, c.Param(1), c.Param(2), c.body, false);
        }},
       {"DELETE", one, Access::kDelete, true,
        [](Context& c) {
-         auto ctx = Objects(c);
+         auto ctx = c.Objects();
          return ingest::DeleteObject(ctx, c.Param(1), c.Param(2));
        }},
   };

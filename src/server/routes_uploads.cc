@@ -20,14 +20,6 @@ ingest::UploadContext Uploads(Context& c, ingest::ObjectContext& objects) {
   return ingest::UploadContext{objects, c.svc.signing_key, c.svc.public_url, c.svc.config.max_upload_bytes};
 }
 
-ingest::ObjectContext Objects(Context& c) {
-  return ingest::ObjectContext{*c.svc.store, *c.svc.blobs, c.svc.blob_options, c.scope};
-}
-
-void SendStatus(httplib::Response& res, const Status& st) {
-  res.status = HttpStatusOf(st.code());
-  res.set_content(ErrorBody(st).dump() + "\n", "application/json");
-}
 
 Status CheckSignature(const Services& svc, const httplib::Request& req, const std::string& method) {
   return ingest::VerifyPresigned(svc.signing_key, method, req.path, req.get_param_value("expires"),
@@ -42,25 +34,25 @@ std::vector<Route> UploadRoutes() {
   return {
       {"POST", uploads, Access::kWrite, true,
        [](Context& c) {
-         auto o = Objects(c);
+         auto o = c.Objects();
          auto u = Uploads(c, o);
          return ingest::CreateUpload(u, c.Param(1), c.body);
        }},
       {"POST", uploads + "/list", Access::kRead, true,
        [](Context& c) {
-         auto o = Objects(c);
+         auto o = c.Objects();
          auto u = Uploads(c, o);
          return ingest::ListUploads(u, c.Param(1), c.body, c.Query());
        }},
       {"GET", one, Access::kRead, true,
        [](Context& c) {
-         auto o = Objects(c);
+         auto o = c.Objects();
          auto u = Uploads(c, o);
          return ingest::GetUpload(u, c.Param(1), c.Param(2), c.QueryFlag("return_presigned_urls", true));
        }},
       {"DELETE", one, Access::kDelete, true,
        [](Context& c) {
-         auto o = Objects(c);
+         auto o = c.Objects();
          auto u = Uploads(c, o);
          return ingest::DeleteUpload(u, c.Param(1), c.Param(2));
        }},
@@ -69,7 +61,7 @@ std::vector<Route> UploadRoutes() {
          if (c.QueryFlag("async")) {
            return Status::Invalid("query.async", "confirmation is synchronous here; omit async", "not_enabled");
          }
-         auto o = Objects(c);
+         auto o = c.Objects();
          auto u = Uploads(c, o);
          return ingest::ConfirmUpload(u, c.Param(1), c.Param(2), c.body);
        }},
@@ -81,7 +73,7 @@ void InstallPresignedTargets(httplib::Server& http, Services& svc) {
   http.Put(R"(/v1/uploads/([^/]+)/content)",
            [s](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
              Status sig = CheckSignature(*s, req, "PUT");
-             if (!sig.ok()) return SendStatus(res, sig);
+             if (!sig.ok()) return SendError(res, sig);
              auto out = ingest::ReceiveUpload(
                  *s->store, *s->blobs, req.matches[1], s->config.max_upload_bytes,
                  [&](const std::function<Status(std::string_view)>& sink) -> Status {
@@ -94,18 +86,17 @@ void InstallPresignedTargets(httplib::Server& http, Services& svc) {
                    if (!ok) return Status::BadRequest("the upload body ended early");
                    return Status::Ok();
                  });
-             if (!out.ok()) return SendStatus(res, out.status());
+             if (!out.ok()) return SendError(res, out.status());
              res.set_header("ETag", (*out)["etag"].get<std::string>());
-             res.status = 200;
-             res.set_content(out->dump() + "\n", "application/json");
+             SendJson(res, 200, *out);
            });
   http.Get(R"(/v1/blobs/([0-9a-f]{64}))", [s](const httplib::Request& req, httplib::Response& res) {
     Status sig = CheckSignature(*s, req, "GET");
-    if (!sig.ok()) return SendStatus(res, sig);
+    if (!sig.ok()) return SendError(res, sig);
     auto info = ingest::FindBlob(*s->store, req.matches[1]);
-    if (!info.ok()) return SendStatus(res, info.status());
+    if (!info.ok()) return SendError(res, info.status());
     auto file = std::make_shared<std::ifstream>(s->blob_store->PathFor(info->sha256), std::ios::binary);
-    if (!*file) return SendStatus(res, Status::Storage("blob file is missing"));
+    if (!*file) return SendError(res, Status::Storage("blob file is missing"));
     res.set_header("ETag", "\"" + info->sha256 + "\"");
     res.set_content_provider(
         static_cast<size_t>(info->size), info->mime_type,

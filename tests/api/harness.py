@@ -76,6 +76,8 @@ class StrataServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
         self.proc = None
 
     def cleanup(self):

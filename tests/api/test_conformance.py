@@ -1,0 +1,119 @@
+"""Compatibility with Mixpeek's API v0.81, tested rather than assumed.
+
+- Every path this server serves (its own /v1/openapi.json) exists, with the
+  same method, in the reference OpenAPI document (except the presigned-URL
+  targets, which stand in for S3).
+- A tour calls every served operation once; the harness validates each JSON
+  answer against that operation's response schema in the reference document.
+Skipped, with a message, where ../shared/reference is not beside the repository.
+"""
+import re
+import unittest
+
+import requests
+
+from harness import PNG_1X1, ApiTestCase, Client
+
+OWN_PATHS = {"/v1/openapi.json", "/v1/uploads/{upload_id}/content", "/v1/blobs/{sha256}"}
+
+
+def normalise(path):
+    return re.sub(r"\{[^}]+\}", "{}", path.rstrip("/"))
+
+
+class ConformanceTest(ApiTestCase):
+    def setUp(self):
+        if self.conformance is None:
+            self.skipTest("../shared/reference/mixpeek-openapi-v0.81.json not found: conformance not checked")
+
+    def served(self):
+        doc = self.client(key=None).get("/v1/openapi.json").json()
+        self.assertEqual(doc["openapi"], "3.1.0")
+        return [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
+
+    def test_every_served_path_is_in_the_reference(self):
+        reference = {(m.upper(), normalise(p)) for p, ops in self.conformance.spec["paths"].items() for m in ops}
+        missing = [(m, p) for m, p in self.served()
+                   if p not in OWN_PATHS and (m, normalise(p)) not in reference]
+        self.assertEqual(missing, [])
+
+    def test_namespace_header_only_where_the_reference_takes_it(self):
+        doc = self.client(key=None).get("/v1/openapi.json").json()
+        for path, ops in doc["paths"].items():
+            if path in OWN_PATHS:
+                continue
+            for method, op in ops.items():
+                ours = any(p["name"] == "X-Namespace" for p in op.get("parameters", []))
+                _, ref = self.conformance.operation(method, re.sub(r"\{[^}]+\}", "x", path))
+                theirs = any(p.get("name") == "X-Namespace" for p in (ref or {}).get("parameters", []))
+                if ours:
+                    self.assertTrue(theirs, f"{method} {path} asks for X-Namespace; the reference does not")
+
+    def test_tour_of_every_operation(self):
+        admin = self.admin
+        seen = set()
+
+        def hit(client, method, path, spec, body=None, params=None, status=200):
+            r = client.call(method, path, json=body, params=params)
+            self.assertEqual(r.status_code, status, f"{method} {path}: {r.text[:300]}")
+            seen.add((method, spec))
+            return r.json() if r.content else None
+
+        hit(admin, "GET", "/v1/health", "/v1/health")
+        hit(admin, "GET", "/v1/health/liveness", "/v1/health/liveness")
+        hit(admin, "GET", "/v1/organizations", "/v1/organizations")
+        hit(admin, "PATCH", "/v1/organizations", "/v1/organizations", {"organization_name": "tour"})
+        org = hit(admin, "POST", "/v1/private/organizations", "/v1/private/organizations", {"organization_name": "o2"})
+        hit(admin, "POST", f"/v1/private/organizations/{org['organization_id']}/users/a@b.c/bootstrap-key",
+            "/v1/private/organizations/{organization_id}/users/{user_email}/bootstrap-key")
+        keys = "/v1/organizations/users/{user_email}/api-keys"
+        hit(admin, "POST", "/v1/organizations/users/t@x.io/api-keys", keys, {"name": "tour"})
+        hit(admin, "GET", "/v1/organizations/users/t@x.io/api-keys", keys)
+        hit(admin, "PATCH", "/v1/organizations/users/t@x.io/api-keys/tour", keys + "/{key_name}", {"description": "d"})
+        hit(admin, "POST", "/v1/organizations/users/t@x.io/api-keys/tour/rotate", keys + "/{key_name}/rotate")
+        hit(admin, "DELETE", "/v1/organizations/users/t@x.io/api-keys/tour", keys + "/{key_name}")
+
+        ns = "/v1/namespaces/{namespace_identifier}"
+        hit(admin, "POST", "/v1/namespaces", "/v1/namespaces", {
+            "namespace_name": "tour", "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
+        hit(admin, "POST", "/v1/namespaces/list", "/v1/namespaces/list", {})
+        hit(admin, "GET", "/v1/namespaces/tour", ns)
+        hit(admin, "PATCH", "/v1/namespaces/tour", ns, {"description": "x"})
+        hit(admin, "PUT", "/v1/namespaces/tour", ns, {"namespace_name": "tour"})
+
+        c = Client(self.server.base, namespace="tour", conformance=self.conformance)
+        schema = {"properties": {"t": {"type": "text"}, "img": {"type": "image"}, "n": {"type": "integer"}}}
+        b = "/v1/buckets/{bucket_identifier}"
+        hit(c, "POST", "/v1/buckets", "/v1/buckets", {"bucket_name": "tb", "bucket_schema": schema})
+        hit(c, "POST", "/v1/buckets/list", "/v1/buckets/list", {})
+        hit(c, "GET", "/v1/buckets/tb", b)
+        hit(c, "PATCH", "/v1/buckets/tb", b, {"description": "x"})
+        hit(c, "PUT", "/v1/buckets/tb", b, {"bucket_name": "tb", "bucket_schema": schema})
+        o = b + "/objects"
+        obj = hit(c, "POST", "/v1/buckets/tb/objects", o, {"n": 1, "blobs": [{"property": "t", "type": "text", "data": "hi"}]})
+        hit(c, "POST", "/v1/buckets/tb/objects/batch", o + "/batch", {"objects": [{"n": 2}]})
+        hit(c, "POST", "/v1/buckets/tb/objects/list", o + "/list", {}, params={"include_total": "true"})
+        hit(c, "POST", "/v1/buckets/tb/objects/aggregate", o + "/aggregate",
+            {"group_by": [{"field": "n"}], "aggregations": [{"function": "count", "alias": "c"}]})
+        one = o + "/{object_identifier}"
+        hit(c, "GET", f"/v1/buckets/tb/objects/{obj['object_id']}", one, params={"return_url": "true"})
+        hit(c, "PATCH", f"/v1/buckets/tb/objects/{obj['object_id']}", one, {"n": 5})
+        hit(c, "PUT", f"/v1/buckets/tb/objects/{obj['object_id']}", one, {"n": 6})
+        hit(c, "DELETE", f"/v1/buckets/tb/objects/{obj['object_id']}", one)
+        u = b + "/uploads"
+        up = hit(c, "POST", "/v1/buckets/tb/uploads", u, {"filename": "a.png", "content_type": "image/png",
+                                                         "blob_property": "img"})
+        self.assertEqual(requests.put(up["presigned_url"], data=PNG_1X1).status_code, 200)
+        hit(c, "POST", f"/v1/buckets/tb/uploads/{up['upload_id']}/confirm", u + "/{upload_id}/confirm", {})
+        hit(c, "GET", f"/v1/buckets/tb/uploads/{up['upload_id']}", u + "/{upload_id}")
+        hit(c, "POST", "/v1/buckets/tb/uploads/list", u + "/list", {})
+        hit(c, "DELETE", f"/v1/buckets/tb/uploads/{up['upload_id']}", u + "/{upload_id}")
+        hit(c, "DELETE", "/v1/buckets/tb", b)
+        hit(admin, "DELETE", "/v1/namespaces/tour", ns)
+
+        served = {(m, p) for m, p in self.served() if p not in OWN_PATHS}
+        self.assertEqual(served - seen, set(), "served operations the tour did not call")
+
+
+if __name__ == "__main__":
+    unittest.main()
