@@ -132,6 +132,16 @@ class Client:
         return self.call("DELETE", path, **kw)
 
 
+def namespace_client(base, name, conformance=None):
+    """Creates namespace `name` with the admin key; returns a client bound to it."""
+    c = Client(base, conformance=conformance)
+    r = c.post("/v1/namespaces", {"namespace_name": name,
+               "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
+    assert r.status_code == 200, r.text
+    c.namespace = name
+    return c
+
+
 class FileServer:
     """A loopback HTTP server serving given bytes, for URL blobs."""
 
@@ -191,11 +201,7 @@ class ApiTestCase(unittest.TestCase):
         return Client(self.server.base, key=key, namespace=namespace, conformance=self.conformance)
 
     def make_namespace(self, name):
-        r = self.admin.post("/v1/namespaces", {
-            "namespace_name": name,
-            "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-        self.assertEqual(r.status_code, 200, r.text)
-        return r.json()
+        return self.admin.get(f"/v1/namespaces/{namespace_client(self.server.base, name, self.conformance).namespace}").json()
 
     def assertError(self, r, status, type_name=None):
         self.assertEqual(r.status_code, status, r.text)

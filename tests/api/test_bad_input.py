@@ -6,7 +6,7 @@ import unittest
 
 import requests
 
-from harness import ADMIN_KEY, ApiTestCase, Client, StrataServer
+from harness import ADMIN_KEY, ApiTestCase, Client, StrataServer, namespace_client
 
 SCHEMA = {"properties": {"t": {"type": "text"}, "n": {"type": "integer", "required": True}}}
 
@@ -15,9 +15,7 @@ class BadInputTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.admin.post("/v1/namespaces", {"namespace_name": "bad",
-                       "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-        cls.c = Client(cls.server.base, namespace="bad", conformance=cls.conformance)
+        cls.c = namespace_client(cls.server.base, "bad", cls.conformance)
         cls.c.post("/v1/buckets", {"bucket_name": "b", "bucket_schema": SCHEMA})
 
     def count(self):
@@ -96,10 +94,7 @@ class PrivateUrlTest(unittest.TestCase):
     def test_private_addresses_are_refused_by_default(self):
         server = StrataServer(extra_env={"STRATA_ALLOW_PRIVATE_URLS": "0"}).start()
         try:
-            c = Client(server.base)
-            c.post("/v1/namespaces", {"namespace_name": "p",
-                   "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-            c.namespace = "p"
+            c = namespace_client(server.base, "p")
             c.post("/v1/buckets", {"bucket_name": "b", "bucket_schema": SCHEMA})
             for url in ("http://127.0.0.1:1/x", "http://10.0.0.1/x", "http://[::1]/x", "http://169.254.169.254/latest"):
                 r = c.post("/v1/buckets/b/objects", {"n": 1, "blobs": [{"property": "t", "type": "text", "data": url}]})

@@ -4,7 +4,7 @@ import base64
 import hashlib
 import unittest
 
-from harness import PNG_1X1, ApiTestCase, FileServer
+from harness import PNG_1X1, ApiTestCase, FileServer, namespace_client
 
 SCHEMA = {"properties": {
     "content": {"type": "text"},
@@ -23,10 +23,7 @@ class ObjectTest(ApiTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.files = FileServer({"/cat.png": (PNG_1X1, "image/png"), "/note.txt": (b"remote text", "text/plain")})
-        r = cls.admin.post("/v1/namespaces", {"namespace_name": "objects",
-                           "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-        assert r.status_code == 200, r.text
-        cls.c = cls.admin.__class__(cls.server.base, namespace="objects", conformance=cls.conformance)
+        cls.c = namespace_client(cls.server.base, "objects", cls.conformance)
         r = cls.c.post("/v1/buckets", {"bucket_name": "items", "bucket_schema": SCHEMA})
         assert r.status_code == 200, r.text
         cls.bucket = r.json()["bucket_id"]
@@ -177,6 +174,13 @@ class ObjectTest(ApiTestCase):
         self.assertEqual(r.status_code, 200, r.text)
         groups = {g["group"]["category"]: g["metrics"]["n"] for g in r.json()["results"]}
         self.assertEqual(groups, {"news": 334, "sports": 333, "tech": 333})
+
+    def test_search_matches_string_values(self):
+        self.create({"title": "Needle in a haystack"})
+        self.create({"title": "Just hay"})
+        r = self.c.post("/v1/buckets/items/objects/list", {"search": "NEEDLE"}, params={"include_total": "true"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual([o["title"] for o in r.json()["results"]], ["Needle in a haystack"])
 
     def test_filter_errors(self):
         for filt in ({"AND": [{"field": "year", "operator": "equals", "value": 1}]},

@@ -6,7 +6,7 @@ import unittest
 
 import requests
 
-from harness import ApiTestCase, Client, StrataServer
+from harness import ApiTestCase, Client, StrataServer, namespace_client
 
 SCHEMA = {"properties": {"video": {"type": "video"}, "doc": {"type": "pdf"}, "title": {"type": "string"}}}
 
@@ -15,9 +15,7 @@ class UploadTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.admin.post("/v1/namespaces", {"namespace_name": "uploads",
-                       "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-        cls.c = Client(cls.server.base, namespace="uploads", conformance=cls.conformance)
+        cls.c = namespace_client(cls.server.base, "uploads", cls.conformance)
         r = cls.c.post("/v1/buckets", {"bucket_name": "media", "bucket_schema": SCHEMA})
         assert r.status_code == 200, r.text
 
@@ -101,10 +99,7 @@ class ExpiryTest(unittest.TestCase):
     def test_expired_download_url_is_refused(self):
         server = StrataServer(extra_env={"STRATA_PRESIGN_TTL_SECONDS": "1"}).start()
         try:
-            c = Client(server.base)
-            c.post("/v1/namespaces", {"namespace_name": "exp",
-                   "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
-            c.namespace = "exp"
+            c = namespace_client(server.base, "exp")
             c.post("/v1/buckets", {"bucket_name": "b", "bucket_schema": {"properties": {"t": {"type": "text"}}}})
             obj = c.post("/v1/buckets/b/objects", {"blobs": [{"property": "t", "type": "text", "data": "hi"}]}).json()
             url = c.get(f"/v1/buckets/b/objects/{obj['object_id']}", params={"return_url": "true"}).json()["blobs"][0]["url"]
