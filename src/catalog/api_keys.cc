@@ -203,8 +203,10 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
     return Status::Unauthenticated("malformed API key: expected 'Bearer sk_...'");
   }
   const std::string hash = Sha256Hex(token);
+  // Keyed by store too: one process may serve several stores (tests, benchmarks).
+  const std::string cache_key = std::to_string(reinterpret_cast<uintptr_t>(&store)) + ":" + hash;
   const int64_t now = NowUnixMillis();
-  if (auto cached = Cache().Get(hash, now)) return *cached;
+  if (auto cached = Cache().Get(cache_key, now)) return *cached;
   const uint64_t generation = Cache().generation();
   Principal p;
   int64_t valid_until = now + kAuthCacheMillis;
@@ -229,7 +231,7 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
     return Status::Ok();
   });
   RETURN_IF_ERROR(st);
-  Cache().Put(hash, p, valid_until, generation);
+  Cache().Put(cache_key, p, valid_until, generation);
   return p;
 }
 

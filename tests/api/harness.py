@@ -76,6 +76,11 @@ class StrataServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                raise RuntimeError("strata did not stop on SIGTERM within 20 s")
+            # A clean stop exits 0; anything else (a sanitizer report, a crash) fails the test.
+            if sig == signal.SIGTERM and self.proc.returncode != 0:
+                time.sleep(0.2)  # let the drain thread collect the last lines
+                raise RuntimeError(f"strata exited with {self.proc.returncode}:\n" + "".join(self.output[-60:]))
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
         self.proc = None
