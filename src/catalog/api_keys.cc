@@ -1,10 +1,9 @@
 #include "catalog/api_keys.h"
 
 #include <algorithm>
-#include <mutex>
-#include <unordered_map>
 
 #include "core/crypto.h"
+#include "core/generation_cache.h"
 #include "core/ids.h"
 #include "core/time_util.h"
 
@@ -135,54 +134,12 @@ const char* PermissionName(Permission p) { return kPermissionNames[static_cast<i
 namespace {
 
 // Authentication is on every request; looking the key up each time cost more
-// than the rest of a small write. Entries are dropped whenever this process
-// changes any key (so revoke and rotate take effect at once) and after a short
-// time otherwise (for a future deployment where another process changes keys).
-class AuthCache {
- public:
-  uint64_t generation() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return generation_;
-  }
-  std::optional<Principal> Get(const std::string& hash, int64_t now_ms) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(hash);
-    if (it == entries_.end() || it->second.generation != generation_ || now_ms >= it->second.valid_until_ms) {
-      return std::nullopt;
-    }
-    return it->second.principal;
-  }
-  // `seen_generation` is the generation before the key was read from the
-  // store: if a key changed meanwhile, what was read may be stale, so skip it.
-  void Put(const std::string& hash, const Principal& p, int64_t valid_until_ms, uint64_t seen_generation) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (seen_generation != generation_) return;
-    if (entries_.size() > 10000) entries_.clear();
-    entries_[hash] = {p, generation_, valid_until_ms};
-  }
-  void Invalidate() {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++generation_;
-    entries_.clear();
-  }
-
- private:
-  struct Entry {
-    Principal principal;
-    uint64_t generation;
-    int64_t valid_until_ms;
-  };
-  std::mutex mu_;
-  uint64_t generation_ = 0;
-  std::unordered_map<std::string, Entry> entries_;
-};
-
-AuthCache& Cache() {
-  static AuthCache cache;
+// than the rest of a small write. Every key change in this process invalidates
+// it (so revoke and rotate take effect at once).
+GenerationCache<Principal>& Cache() {
+  static GenerationCache<Principal> cache(5000);
   return cache;
 }
-
-constexpr int64_t kAuthCacheMillis = 5000;
 
 struct InvalidateAuthCacheOnExit {
   ~InvalidateAuthCacheOnExit() { Cache().Invalidate(); }
@@ -205,11 +162,10 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
   const std::string hash = Sha256Hex(token);
   // Keyed by store too: one process may serve several stores (tests, benchmarks).
   const std::string cache_key = std::to_string(reinterpret_cast<uintptr_t>(&store)) + ":" + hash;
-  const int64_t now = NowUnixMillis();
-  if (auto cached = Cache().Get(cache_key, now)) return *cached;
+  if (auto cached = Cache().Get(cache_key)) return *cached;
   const uint64_t generation = Cache().generation();
   Principal p;
-  int64_t valid_until = now + kAuthCacheMillis;
+  int64_t valid_until = 0;
   Status st = store.Read([&](storage::Reader& r) -> Status {
     int64_t org = 0;
     ASSIGN_OR_RETURN(auto rec, r.FindApiKeyByHash(hash, &org));
@@ -226,12 +182,12 @@ Result<Principal> Authenticate(MetadataStore& store, std::string_view authorizat
     p.key_name = doc.value("name", "");
     p.permissions = doc.value("permissions", std::vector<std::string>{});
     if (doc["expires_at"].is_string()) {  // never serve a key from cache past its expiry
-      valid_until = std::min(valid_until, ParseIso8601(doc["expires_at"].get<std::string>()).value_or(0));
+      valid_until = ParseIso8601(doc["expires_at"].get<std::string>()).value_or(1);
     }
     return Status::Ok();
   });
   RETURN_IF_ERROR(st);
-  Cache().Put(cache_key, p, valid_until, generation);
+  Cache().Put(cache_key, p, generation, valid_until);
   return p;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "core/generation_cache.h"
 #include "core/ids.h"
 #include "core/time_util.h"
 
@@ -191,6 +192,17 @@ Result<Json> WithCounts(storage::Reader& r, const Principal& who, Json doc) {
   return doc;
 }
 
+// X-Namespace is resolved on every namespaced request; names and ids change
+// only through this file, which invalidates the cache after each change.
+GenerationCache<std::string>& NamespaceIds() {
+  static GenerationCache<std::string> cache(5000);
+  return cache;
+}
+
+struct InvalidateNamespacesOnExit {
+  ~InvalidateNamespacesOnExit() { NamespaceIds().Invalidate(); }
+};
+
 }  // namespace
 
 Result<Scope> ResolveNamespace(storage::MetadataStore& store, const Principal& who, const std::string& id_or_name) {
@@ -198,6 +210,12 @@ Result<Scope> ResolveNamespace(storage::MetadataStore& store, const Principal& w
     return Status::BadRequest("missing X-Namespace header: send the namespace id or name");
   }
   Scope scope{who.org, ""};
+  const std::string key = std::to_string(reinterpret_cast<uintptr_t>(&store)) + ":" + std::to_string(who.org) + ":" + id_or_name;
+  if (auto id = NamespaceIds().Get(key)) {
+    scope.ns = *id;
+    return scope;
+  }
+  const uint64_t generation = NamespaceIds().generation();
   RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
     auto rec = r.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);
     if (!rec.ok()) {
@@ -209,6 +227,7 @@ Result<Scope> ResolveNamespace(storage::MetadataStore& store, const Principal& w
     scope.ns = rec->id;
     return Status::Ok();
   }));
+  NamespaceIds().Put(key, scope.ns, generation);
   return scope;
 }
 
@@ -274,6 +293,7 @@ Result<Json> ListNamespaces(storage::MetadataStore& store, const Principal& who,
 
 Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who, const std::string& id_or_name,
                              const Json& body, bool full_replace) {
+  InvalidateNamespacesOnExit invalidate;  // after the change commits
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
   std::vector<std::string> allowed = {"namespace_name", "description", "payload_indexes", "auto_create_indexes",
@@ -322,6 +342,7 @@ Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who
 
 Result<std::vector<std::string>> DeleteNamespace(storage::MetadataStore& store, const Principal& who,
                                                  const std::string& id_or_name) {
+  InvalidateNamespacesOnExit invalidate;  // after the change commits
   std::vector<std::string> orphans;
   RETURN_IF_ERROR(store.Write([&](storage::Writer& w) -> Status {
     auto got = w.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/crypto.h"
+#include "core/generation_cache.h"
 #include "core/ids.h"
 #include "core/json_util.h"
 #include "core/status.h"
@@ -93,6 +94,28 @@ TEST(Status, ValidationCollectsAll) {
   EXPECT_EQ(st.code(), StatusCode::kValidation);
   EXPECT_EQ(st.details()["validation_errors"].size(), 2u);
   EXPECT_EQ(st.details()["validation_errors"][1]["location"], "body.b");
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(GenerationCache, StaleReadsAreNotCachedAndInvalidateDropsAll) {
+  GenerationCache<int> cache(60000);
+  uint64_t seen = cache.generation();
+  cache.Put("a", 1, seen);
+  EXPECT_EQ(cache.Get("a"), 1);
+  // a reader that saw the old generation must not cache what it read
+  uint64_t before_change = cache.generation();
+  cache.Invalidate();
+  cache.Put("b", 2, before_change);
+  EXPECT_FALSE(cache.Get("b").has_value());
+  EXPECT_FALSE(cache.Get("a").has_value());
+  // an explicit earlier expiry wins over the TTL
+  cache.Put("c", 3, cache.generation(), NowUnixMillis() - 1);
+  EXPECT_FALSE(cache.Get("c").has_value());
 }
 
 }  // namespace
