@@ -35,6 +35,22 @@ class NamespaceTest(ApiTestCase):
         self.assertEqual(self.admin.delete("/v1/namespaces/crud-ns-2").status_code, 200)
         self.assertError(self.admin.get(f"/v1/namespaces/{ns['namespace_id']}"), 404, "NotFoundError")
 
+    def test_rename_and_delete_take_effect_at_once(self):
+        ns = self.make_namespace("ren-a")
+        old = self.client(namespace="ren-a")
+        self.assertEqual(old.post("/v1/buckets/list", {}).status_code, 200)  # resolves (and caches) the name
+        self.admin.patch(f"/v1/namespaces/{ns['namespace_id']}", {"namespace_name": "ren-b"})
+        self.assertError(old.post("/v1/buckets/list", {}), 404)
+        self.assertEqual(self.client(namespace="ren-b").post("/v1/buckets/list", {}).status_code, 200)
+        self.admin.delete("/v1/namespaces/ren-b")
+        self.assertError(self.client(namespace="ren-b").post("/v1/buckets/list", {}), 404)
+        self.assertError(self.client(namespace=ns["namespace_id"]).post("/v1/buckets/list", {}), 404)
+        again = self.make_namespace("ren-b")
+        self.assertNotEqual(again["namespace_id"], ns["namespace_id"])
+        c = self.client(namespace="ren-b")
+        c.post("/v1/buckets", {"bucket_name": "x", "bucket_schema": {"properties": {"a": {"type": "string"}}}})
+        self.assertEqual(self.admin.get("/v1/namespaces/ren-b").json()["bucket_count"], 1)
+
     def test_validation(self):
         r = self.admin.post("/v1/namespaces", {"namespace_name": "bad", "feature_extractors": []})
         body = self.assertError(r, 422, "ValidationError")
