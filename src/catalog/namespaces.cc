@@ -180,6 +180,15 @@ Status WriteErrorForName(const Status& st, const Json& doc) {
   return st;
 }
 
+// The namespace record by id or name; another organization's is NotFound too.
+Result<Record> LoadNamespace(storage::Reader& r, int64_t org, const std::string& id_or_name) {
+  auto rec = r.Get(Kind::kNamespace, Scope{org, ""}, id_or_name);
+  if (!rec.ok() && rec.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("namespace '" + id_or_name + "' not found");
+  }
+  return rec;
+}
+
 // Adds the live counts to a stored namespace document.
 Result<Json> WithCounts(storage::Reader& r, const Principal& who, Json doc) {
   Scope scope{who.org, doc["namespace_id"].get<std::string>()};
@@ -217,14 +226,8 @@ Result<Scope> ResolveNamespace(storage::MetadataStore& store, const Principal& w
   }
   const uint64_t generation = NamespaceIds().generation();
   RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
-    auto rec = r.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);
-    if (!rec.ok()) {
-      if (rec.status().code() == StatusCode::kNotFound) {
-        return Status::NotFound("namespace '" + id_or_name + "' not found");
-      }
-      return rec.status();
-    }
-    scope.ns = rec->id;
+    ASSIGN_OR_RETURN(auto rec, LoadNamespace(r, who.org, id_or_name));
+    scope.ns = rec.id;
     return Status::Ok();
   }));
   NamespaceIds().Put(key, scope.ns, generation);
@@ -269,13 +272,8 @@ Result<Json> CreateNamespace(storage::MetadataStore& store, const Principal& who
 Result<Json> GetNamespace(storage::MetadataStore& store, const Principal& who, const std::string& id_or_name) {
   Json out;
   RETURN_IF_ERROR(store.Read([&](storage::Reader& r) -> Status {
-    auto rec = r.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);
-    if (!rec.ok()) {
-      return rec.status().code() == StatusCode::kNotFound
-                 ? Status::NotFound("namespace '" + id_or_name + "' not found")
-                 : rec.status();
-    }
-    ASSIGN_OR_RETURN(out, WithCounts(r, who, rec->doc));
+    ASSIGN_OR_RETURN(auto rec, LoadNamespace(r, who.org, id_or_name));
+    ASSIGN_OR_RETURN(out, WithCounts(r, who, rec.doc));
     return Status::Ok();
   }));
   return out;
@@ -306,13 +304,7 @@ Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who
   RETURN_IF_ERROR(errs.ToStatus());
   std::string id;
   Status st = store.Write([&](storage::Writer& w) -> Status {
-    auto got = w.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);
-    if (!got.ok()) {
-      return got.status().code() == StatusCode::kNotFound
-                 ? Status::NotFound("namespace '" + id_or_name + "' not found")
-                 : got.status();
-    }
-    Record rec = std::move(got).value();
+    ASSIGN_OR_RETURN(Record rec, LoadNamespace(w, who.org, id_or_name));
     Json doc = rec.doc;
     ValidationErrors e2;
     if (full_replace) {
@@ -345,13 +337,8 @@ Result<std::vector<std::string>> DeleteNamespace(storage::MetadataStore& store, 
   InvalidateNamespacesOnExit invalidate;  // after the change commits
   std::vector<std::string> orphans;
   RETURN_IF_ERROR(store.Write([&](storage::Writer& w) -> Status {
-    auto got = w.Get(Kind::kNamespace, Scope{who.org, ""}, id_or_name);
-    if (!got.ok()) {
-      return got.status().code() == StatusCode::kNotFound
-                 ? Status::NotFound("namespace '" + id_or_name + "' not found")
-                 : got.status();
-    }
-    Scope inner{who.org, got->id};
+    ASSIGN_OR_RETURN(Record got, LoadNamespace(w, who.org, id_or_name));
+    Scope inner{who.org, got.id};
     for (Kind k : {Kind::kObject, Kind::kUpload, Kind::kBucket}) {
       ASSIGN_OR_RETURN(auto ids, w.DeleteAll(k, inner, std::nullopt));
       for (const auto& id : ids) {
@@ -359,7 +346,7 @@ Result<std::vector<std::string>> DeleteNamespace(storage::MetadataStore& store, 
         orphans.insert(orphans.end(), freed.begin(), freed.end());
       }
     }
-    return w.Delete(Kind::kNamespace, Scope{who.org, ""}, got->id);
+    return w.Delete(Kind::kNamespace, Scope{who.org, ""}, got.id);
   }));
   return orphans;
 }
