@@ -21,6 +21,17 @@ void Status::AddValidationError(const std::string& location, const std::string& 
   details_["validation_errors"].push_back(MakeError(location, message, type));
 }
 
+Status PrefixLocations(const Status& status, const std::string& prefix) {
+  if (!status.details().is_object() || !status.details().contains("validation_errors")) return status;
+  ValidationErrors errs;
+  for (const auto& e : status.details()["validation_errors"]) {
+    std::string loc = e.value("location", "");
+    if (loc == "body" || loc.rfind("body.", 0) == 0) loc = prefix + loc.substr(4);
+    errs.Add(loc, e.value("message", ""), e.value("type", "value_error"));
+  }
+  return errs.ToStatus();
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return message_;

@@ -82,6 +82,11 @@ class ValidationErrors {
   nlohmann::json errors_ = nlohmann::json::array();
 };
 
+// Moves a validation status's locations under `prefix`: "body.x" becomes
+// "<prefix>.x" (for an item of a batch, e.g. "body.objects[3]"). Other
+// statuses are returned unchanged.
+Status PrefixLocations(const Status& status, const std::string& prefix);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:

@@ -162,18 +162,6 @@ Status SplitRequest(const Json& body, const std::string& loc, Json* metadata, Js
   return errs.ToStatus();
 }
 
-// Re-roots validation errors of one object of a batch under its index.
-Status Relocate(Status st, const std::string& loc) {
-  if (loc.empty() || !st.details().contains("validation_errors")) return st;
-  ValidationErrors errs;
-  for (const auto& e : st.details()["validation_errors"]) {
-    std::string l = e["location"];
-    if (l.rfind("body", 0) == 0 && l.rfind(loc, 0) != 0) l = loc + l.substr(4);
-    errs.Add(l, e["message"], e["type"]);
-  }
-  return errs.ToStatus();
-}
-
 std::string ContentHash(const Json& metadata, const std::vector<PreparedBlob>& blobs) {
   std::vector<std::string> parts;
   for (const auto& b : blobs) parts.push_back(b.entry["property"].get<std::string>() + "=" + b.info.sha256);
@@ -201,7 +189,7 @@ Result<PreparedObject> Prepare(ObjectContext& ctx, const Record& bucket, const J
   }
   const Json& schema = bucket.doc["bucket_schema"];
   auto fields = catalog::ValidateObject(schema, merged, props);
-  if (!fields.ok()) return Relocate(fields.status(), loc);
+  if (!fields.ok()) return loc.empty() ? fields.status() : PrefixLocations(fields.status(), loc);
 
   PreparedObject p;
   const Json& uk = bucket.doc.value("unique_key", Json());
@@ -212,7 +200,7 @@ Result<PreparedObject> Prepare(ObjectContext& ctx, const Record& bucket, const J
       return Status::BadRequest("this bucket has a unique_key: pass ?policy=insert|update|upsert or set its default_policy");
     }
     auto key = catalog::UniqueKeyValue(uk, fields->metadata);
-    if (!key.ok()) return Relocate(key.status(), loc);
+    if (!key.ok()) return loc.empty() ? key.status() : PrefixLocations(key.status(), loc);
     p.ukey = *key;
   }
   ASSIGN_OR_RETURN(p.blobs, PrepareBlobs(ctx, blobs, bucket.id, loc));

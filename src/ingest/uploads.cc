@@ -35,7 +35,11 @@ std::string FilenameStem(const std::string& filename) {
 
 std::string UploadPath(const std::string& upload_id) { return "/v1/uploads/" + upload_id + "/content"; }
 
-Result<Json> CreateUpload(UploadContext& ctx, const std::string& bucket, const Json& body) {
+namespace {
+
+// Validates one CreateUploadRequest and builds its stored document (not yet
+// tied to a bucket).
+Result<Json> NewUploadDoc(const UploadContext& ctx, const Json& body) {
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
   static const std::vector<std::string> kAllowed = {
@@ -109,24 +113,81 @@ Result<Json> CreateUpload(UploadContext& ctx, const std::string& bucket, const J
               {"created_at", FormatIso8601(now)}, {"expires_at", FormatIso8601(now + expiration * 1000)},
               {"completed_at", nullptr}, {"verified_at", nullptr}, {"etag", nullptr}, {"object_id", nullptr},
               {"task_id", nullptr}, {"_internal", Json::object()}};
+  return doc;
+}
+
+// Inserts an upload into `bucket`, noting a duplicate when an earlier upload
+// of the bucket declared or had the same hash.
+Status InsertUpload(storage::Writer& w, const UploadContext& ctx, const Record& bucket, Json& doc) {
+  doc["bucket_id"] = bucket.id;
+  doc["s3_key"] = std::to_string(ctx.objects.scope.org) + "/" + ctx.objects.scope.ns + "/uploads/" +
+                  doc["upload_id"].get<std::string>() + "/" + doc["filename"].get<std::string>();
+  if (doc["file_hash"].is_string()) {
+    ASSIGN_OR_RETURN(auto dup, w.FindByContentHash(Kind::kUpload, ctx.objects.scope, bucket.id, doc["file_hash"]));
+    if (dup) {
+      doc["is_duplicate"] = true;
+      doc["duplicate_of_upload_id"] = dup->id;
+      doc["existing_object_id"] = dup->doc.value("object_id", Json());
+      doc["message"] = "a file with this hash was already uploaded to this bucket";
+    }
+  }
+  return w.Insert(Kind::kUpload, ctx.objects.scope,
+                  Record{doc["upload_id"], bucket.id, std::nullopt, std::nullopt, std::nullopt, doc});
+}
+
+Json WithPresignedPut(const UploadContext& ctx, const Json& doc) {
+  Json out = PublicUpload(doc);
+  auto expires = ParseIso8601(doc["expires_at"].get<std::string>());
+  out["presigned_url"] = PresignUrl(ctx.signing_key, ctx.public_url, "PUT", UploadPath(doc["upload_id"]),
+                                    expires ? *expires / 1000 : 0);
+  return out;
+}
+
+}  // namespace
+
+Result<Json> CreateUpload(UploadContext& ctx, const std::string& bucket, const Json& body) {
+  ASSIGN_OR_RETURN(Json doc, NewUploadDoc(ctx, body));
   RETURN_IF_ERROR(ctx.objects.store.Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(w, ctx.objects.scope, bucket));
-    doc["bucket_id"] = b.id;
-    doc["s3_key"] = std::to_string(ctx.objects.scope.org) + "/" + ctx.objects.scope.ns + "/uploads/" + id + "/" + filename;
-    if (!file_hash.empty()) {
-      ASSIGN_OR_RETURN(auto dup, w.FindByContentHash(Kind::kUpload, ctx.objects.scope, b.id, file_hash));
-      if (dup) {
-        doc["is_duplicate"] = true;
-        doc["duplicate_of_upload_id"] = dup->id;
-        doc["existing_object_id"] = dup->doc.value("object_id", Json());
-        doc["message"] = "a file with this hash was already uploaded to this bucket";
+    return InsertUpload(w, ctx, b, doc);
+  }));
+  return WithPresignedPut(ctx, doc);
+}
+
+Result<Json> CreateUploadsBatch(UploadContext& ctx, const std::string& bucket, const Json& body) {
+  if (!body.is_object() || !body.contains("uploads") || !body["uploads"].is_array() || body["uploads"].empty()) {
+    return Status::Invalid("body.uploads", "field required: a non-empty list of uploads", "missing");
+  }
+  if (body["uploads"].size() > 1000) return Status::Invalid("body.uploads", "at most 1,000 uploads per batch");
+  ValidationErrors errs;
+  for (const char* k : {"shared_metadata", "shared_object_metadata"}) {
+    if (body.contains(k) && !body[k].is_null() && !body[k].is_object()) errs.Add(std::string("body.") + k, "must be an object", "type_error");
+  }
+  RETURN_IF_ERROR(errs.ToStatus());
+  // All or nothing: every upload is validated before any is written.
+  std::vector<Json> docs;
+  for (size_t i = 0; i < body["uploads"].size(); ++i) {
+    Json one = body["uploads"][i];
+    if (one.is_object()) {
+      for (const auto& [shared, field] : {std::pair{"shared_metadata", "metadata"}, {"shared_object_metadata", "object_metadata"}}) {
+        if (!body.contains(shared) || !body[shared].is_object()) continue;
+        Json merged = body[shared];
+        if (one.contains(field) && one[field].is_object()) merged.update(one[field]);  // the upload's own keys win
+        one[field] = merged;
       }
     }
-    return w.Insert(Kind::kUpload, ctx.objects.scope, Record{id, b.id, std::nullopt, std::nullopt, std::nullopt, doc});
+    auto doc = NewUploadDoc(ctx, one);
+    if (!doc.ok()) return PrefixLocations(doc.status(), "body.uploads[" + std::to_string(i) + "]");
+    docs.push_back(std::move(doc).value());
+  }
+  RETURN_IF_ERROR(ctx.objects.store.Write([&](storage::Writer& w) -> Status {
+    ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(w, ctx.objects.scope, bucket));
+    for (auto& doc : docs) RETURN_IF_ERROR(InsertUpload(w, ctx, b, doc));
+    return Status::Ok();
   }));
-  Json out = PublicUpload(doc);
-  out["presigned_url"] = PresignUrl(ctx.signing_key, ctx.public_url, "PUT", UploadPath(id), now / 1000 + expiration);
-  return out;
+  Json out = Json::array();
+  for (const auto& doc : docs) out.push_back(WithPresignedPut(ctx, doc));
+  return Json{{"uploads", out}, {"total", out.size()}};
 }
 
 Result<Json> GetUpload(UploadContext& ctx, const std::string& bucket, const std::string& upload_id, bool presigned) {

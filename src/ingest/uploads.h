@@ -21,6 +21,9 @@ struct UploadContext {
 std::string UploadPath(const std::string& upload_id);  // "/v1/uploads/<id>/content"
 
 Result<Json> CreateUpload(UploadContext& ctx, const std::string& bucket, const Json& body);
+// {uploads: [...], shared_metadata?, shared_object_metadata?}: all are created,
+// or (any invalid) none. Response: BatchUploadResponse.
+Result<Json> CreateUploadsBatch(UploadContext& ctx, const std::string& bucket, const Json& body);
 Result<Json> GetUpload(UploadContext& ctx, const std::string& bucket, const std::string& upload_id,
                        bool presigned_urls);
 Result<Json> ListUploads(UploadContext& ctx, const std::string& bucket, const Json& body,

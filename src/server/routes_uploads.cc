@@ -38,6 +38,12 @@ std::vector<Route> UploadRoutes() {
          auto u = Uploads(c, o);
          return ingest::CreateUpload(u, c.Param(1), c.body);
        }},
+      {"POST", uploads + "/batch", Access::kWrite, true,
+       [](Context& c) {
+         auto o = c.Objects();
+         auto u = Uploads(c, o);
+         return ingest::CreateUploadsBatch(u, c.Param(1), c.body);
+       }},
       {"POST", uploads + "/list", Access::kRead, true,
        [](Context& c) {
          auto o = c.Objects();

@@ -104,6 +104,8 @@ class ConformanceTest(ApiTestCase):
         up = hit(c, "POST", "/v1/buckets/tb/uploads", u, {"filename": "a.png", "content_type": "image/png",
                                                          "blob_property": "img"})
         self.assertEqual(requests.put(up["presigned_url"], data=PNG_1X1).status_code, 200)
+        hit(c, "POST", "/v1/buckets/tb/uploads/batch", u + "/batch",
+            {"uploads": [{"filename": "b.png", "content_type": "image/png", "blob_property": "img"}]})
         hit(c, "POST", f"/v1/buckets/tb/uploads/{up['upload_id']}/confirm", u + "/{upload_id}/confirm", {})
         hit(c, "GET", f"/v1/buckets/tb/uploads/{up['upload_id']}", u + "/{upload_id}")
         hit(c, "POST", "/v1/buckets/tb/uploads/list", u + "/list", {})

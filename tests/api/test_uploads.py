@@ -83,6 +83,29 @@ class UploadTest(ApiTestCase):
         self.assertEqual(self.c.delete(f"/v1/buckets/media/uploads/{up['upload_id']}").status_code, 200)
         self.assertError(self.c.get(f"/v1/buckets/media/uploads/{up['upload_id']}"), 404)
 
+    def test_batch_create_is_all_or_nothing(self):
+        before = self.c.post("/v1/buckets/media/uploads/list", {}).json()["stats"]["total_uploads"]
+        r = self.c.post("/v1/buckets/media/uploads/batch", {
+            "uploads": [{"filename": "a.pdf", "content_type": "application/pdf"},
+                        {"filename": "b/../c.pdf", "content_type": "application/pdf"}]})
+        body = self.assertError(r, 422)
+        self.assertEqual(body["error"]["details"]["validation_errors"][0]["location"], "body.uploads[1].filename")
+        self.assertEqual(self.c.post("/v1/buckets/media/uploads/list", {}).json()["stats"]["total_uploads"], before)
+        r = self.c.post("/v1/buckets/media/uploads/batch", {
+            "shared_object_metadata": {"title": "shared"},
+            "uploads": [{"filename": "a.pdf", "content_type": "application/pdf", "blob_property": "doc"},
+                        {"filename": "b.pdf", "content_type": "application/pdf", "blob_property": "doc",
+                         "object_metadata": {"title": "own"}}]})
+        self.assertEqual(r.status_code, 200, r.text)
+        ups = r.json()["uploads"]
+        self.assertEqual(r.json()["total"], 2)
+        titles = []
+        for i, up in enumerate(ups):
+            self.assertEqual(requests.put(up["presigned_url"], data=b"%PDF-1.4\n%" + bytes([i]) + b"\n%%EOF\n").status_code, 200)
+            conf = self.c.post(f"/v1/buckets/media/uploads/{up['upload_id']}/confirm", {}).json()
+            titles.append(self.c.get(f"/v1/buckets/media/objects/{conf['object_id']}").json()["title"])
+        self.assertEqual(titles, ["shared", "own"])
+
     def test_upload_then_reference_by_upload_id(self):
         up = self.c.post("/v1/buckets/media/uploads", {"filename": "c.pdf", "content_type": "application/pdf",
                                                         "create_object_on_confirm": False}).json()
