@@ -372,8 +372,9 @@ Result<ResolvedBlob> ResolveBlobData(const Json& data, std::string_view blob_typ
     ASSIGN_OR_RETURN(std::string encoded, OptionalString(data, "base64", location));
     // Reject before decoding when even the most compact reading is too large.
     uint64_t min_decoded = encoded.size() / 4 * 3;
-    if (encoded.find_first_of(" \t\r\n") == std::string::npos &&
-        min_decoded > options.max_inline_bytes + 2) {
+    // (Size first: the whitespace scan is a pass over the whole text.)
+    if (min_decoded > options.max_inline_bytes + 2 &&
+        encoded.find_first_of(" \t\r\n") == std::string::npos) {
       return TooLarge(b64_location, min_decoded, options.max_inline_bytes);
     }
     std::optional<std::string> bytes = Base64Decode(encoded);
