@@ -85,16 +85,12 @@ std::string FieldList(const Json& props) {
 // ---------------------------------------------------------------------------
 // Values against fields.
 
-// kPatch: RFC 7386 semantics inside objects (partial, null deletes); arrays
-// are replaced whole by a merge patch, so their items are always kFull.
-enum class Mode { kFull, kPatch };
+Json CheckValue(const Json& field, const Json& v, const std::string& loc, Errors& errs);
 
-Json CheckValue(const Json& field, const Json& v, const std::string& loc, Mode mode, Errors& errs);
-
-// Checks the keys of `obj` against `props` (a closed set of fields) and, in
-// kFull mode, applies defaults and reports missing required fields. Blob fields
+// Checks the keys of `obj` against `props` (a closed set of fields), applies
+// defaults and reports missing required fields. Blob fields
 // never take values here; their presence is checked against the request's blobs.
-Json CheckProperties(const Json& props, const Json& obj, const std::string& loc, Mode mode, Errors& errs) {
+Json CheckProperties(const Json& props, const Json& obj, const std::string& loc, Errors& errs) {
   Json out = Json::object();
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string at = loc + "." + it.key();
@@ -105,13 +101,7 @@ Json CheckProperties(const Json& props, const Json& obj, const std::string& loc,
       continue;
     }
     const std::string type = f->value("type", "");
-    if (it->is_null()) {
-      if (mode == Mode::kPatch) {
-        if (f->value("required", false)) errs.Add(at, "a required field cannot be removed", "missing");
-        else out[it.key()] = nullptr;
-      }
-      continue;  // kFull: null is absence, handled below
-    }
+    if (it->is_null()) continue;  // null is absence, handled below
     if (IsBlobFieldType(type)) {
       errs.Add(at,
                "'" + it.key() + "' is a " + type + " blob field: give it in blobs as {\"property\": \"" + it.key() +
@@ -119,24 +109,22 @@ Json CheckProperties(const Json& props, const Json& obj, const std::string& loc,
                "type_error");
       continue;
     }
-    out[it.key()] = CheckValue(*f, *it, at, mode, errs);
+    out[it.key()] = CheckValue(*f, *it, at, errs);
   }
-  if (mode == Mode::kFull) {
-    for (auto it = props.begin(); it != props.end(); ++it) {
-      if (out.contains(it.key()) || IsBlobFieldType(it->value("type", ""))) continue;
-      if (Given(*it, "default")) {
-        out[it.key()] = (*it)["default"];
-      } else if (it->value("required", false)) {
-        errs.Add(loc + "." + it.key(), obj.contains(it.key()) ? "field required (got null)" : "field required",
-                 "missing");
-      }
+  for (auto it = props.begin(); it != props.end(); ++it) {
+    if (out.contains(it.key()) || IsBlobFieldType(it->value("type", ""))) continue;
+    if (Given(*it, "default")) {
+      out[it.key()] = (*it)["default"];
+    } else if (it->value("required", false)) {
+      errs.Add(loc + "." + it.key(), obj.contains(it.key()) ? "field required (got null)" : "field required",
+               "missing");
     }
   }
   return out;
 }
 
 // Checks one value against a (normalised) field; returns the value normalised.
-Json CheckValue(const Json& field, const Json& v, const std::string& loc, Mode mode, Errors& errs) {
+Json CheckValue(const Json& field, const Json& v, const std::string& loc, Errors& errs) {
   const std::string type = field.value("type", "");
   auto mismatch = [&](const std::string& expected) {
     errs.Add(loc, "expected " + expected + ", got " + JsonTypeName(v), "type_error");
@@ -163,13 +151,13 @@ Json CheckValue(const Json& field, const Json& v, const std::string& loc, Mode m
     }
   } else if (type == "object") {
     if (!v.is_object()) return mismatch("an object");
-    if (Given(field, "properties")) out = CheckProperties(field["properties"], v, loc, mode, errs);
+    if (Given(field, "properties")) out = CheckProperties(field["properties"], v, loc, errs);
   } else if (type == "array") {
     if (!v.is_array()) return mismatch("an array");
     if (Given(field, "items")) {
       out = Json::array();
       for (size_t i = 0; i < v.size(); ++i) {
-        out.push_back(CheckValue(field["items"], v[i], loc + "[" + std::to_string(i) + "]", Mode::kFull, errs));
+        out.push_back(CheckValue(field["items"], v[i], loc + "[" + std::to_string(i) + "]", errs));
       }
     }
   } else {
@@ -324,7 +312,7 @@ Json CheckField(const Json& f, const std::string& loc, int depth, bool top_level
       Json values = Json::array();
       for (size_t i = 0; i < e.size(); ++i) {
         const std::string at = loc + ".enum[" + std::to_string(i) + "]";
-        Json v = CheckValue(out, e[i], at, Mode::kFull, errs);  // rejects null too
+        Json v = CheckValue(out, e[i], at, errs);  // rejects null too
         if (std::find(values.begin(), values.end(), v) != values.end()) {
           errs.Add(at, "duplicate enum value " + v.dump(), "value_error");
         }
@@ -335,7 +323,7 @@ Json CheckField(const Json& f, const std::string& loc, int depth, bool top_level
   }
   if (Given(f, "default") && errs.count == errors_before) {
     // With "enum" set in `out`, this also checks the default is one of them.
-    out["default"] = CheckValue(out, f["default"], loc + ".default", Mode::kFull, errs);
+    out["default"] = CheckValue(out, f["default"], loc + ".default", errs);
   }
   return out;
 }
@@ -420,7 +408,7 @@ Result<ObjectFields> ValidateObject(const Json& normalised_schema, const Json& m
   const Json& props = normalised_schema.value("properties", Json::object());
   Errors errs;
   ObjectFields out;
-  out.metadata = CheckProperties(props, metadata, "body", Mode::kFull, errs);
+  out.metadata = CheckProperties(props, metadata, "body", errs);
 
   for (size_t i = 0; i < blob_properties.size(); ++i) {
     const auto& [property, type] = blob_properties[i];
@@ -455,15 +443,6 @@ Result<ObjectFields> ValidateObject(const Json& normalised_schema, const Json& m
                "missing");
     }
   }
-  if (errs.count > 0) return errs.list.ToStatus();
-  return out;
-}
-
-Result<Json> ValidateMetadataPatch(const Json& normalised_schema, const Json& patch) {
-  if (!patch.is_object()) return Status::Invalid("body.metadata", "expected an object", "type_error");
-  const Json& props = normalised_schema.value("properties", Json::object());
-  Errors errs;
-  Json out = CheckProperties(props, patch, "body", Mode::kPatch, errs);
   if (errs.count > 0) return errs.list.ToStatus();
   return out;
 }

@@ -55,12 +55,6 @@ struct ObjectFields {
 Result<ObjectFields> ValidateObject(const Json& normalised_schema, const Json& metadata,
                                     const std::vector<std::pair<std::string, std::string>>& blob_properties);
 
-// Validates a PATCH of metadata (RFC 7386 merge semantics): only the keys
-// given, no required check and no defaults, also inside nested objects, which
-// merge. null deletes a key unless the field is required. Returns the
-// normalised patch, nulls kept so the caller's merge deletes those keys.
-Result<Json> ValidateMetadataPatch(const Json& normalised_schema, const Json& patch);
-
 // The unique-key value of validated metadata: the JSON array of the values of
 // `unique_key.fields`, in that order, dumped. Numbers are canonical (1.0 and 1
 // give the same key) and object keys sorted, so equal values give equal keys.

@@ -456,34 +456,6 @@ TEST(Object, AllErrorsReportedTogether) {
 }
 
 // ---------------------------------------------------------------------------
-// ValidateMetadataPatch.
-
-TEST(MetadataPatch, OnlyGivenKeysNullDeletesUnlessRequired) {
-  Json s = Schema({{"sku", {{"type", "string"}, {"required", true}}},
-                   {"year", {{"type", "integer"}, {"default", 2024}}},
-                   {"note", {{"type", "string"}}},
-                   {"photo", {{"type", "image"}}},
-                   {"address", {{"type", "object"},
-                                {"properties", {{"city", {{"type", "string"}, {"required", true}}},
-                                                {"zip", {{"type", "string"}}}}}}}});
-  auto r = ValidateMetadataPatch(s, {{"note", nullptr}, {"year", 5.0}, {"address", {{"zip", "2628"}}}});
-  ASSERT_TRUE(r.ok()) << r.status().ToString();  // no required check: sku and address.city absent
-  EXPECT_EQ(*r, Json({{"note", nullptr}, {"year", 5}, {"address", {{"zip", "2628"}}}}));
-  EXPECT_TRUE(r->at("year").is_number_integer());
-
-  r = ValidateMetadataPatch(s, {{"sku", nullptr}, {"year", "x"}, {"colour", "red"}, {"photo", "p"},
-                                {"address", {{"city", nullptr}, {"zip", 1}}}});
-  EXPECT_EQ(Errors(r.status()), (std::set<std::pair<std::string, std::string>>{
-                                    {"body.sku", "missing"},
-                                    {"body.year", "type_error"},
-                                    {"body.colour", "unknown_field"},
-                                    {"body.photo", "type_error"},
-                                    {"body.address.city", "missing"},
-                                    {"body.address.zip", "type_error"}}));
-  EXPECT_FALSE(ValidateMetadataPatch(s, Json::array()).ok());
-}
-
-// ---------------------------------------------------------------------------
 // UniqueKeyValue.
 
 TEST(UniqueKeyValueTest, CanonicalString) {
