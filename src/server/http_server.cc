@@ -80,7 +80,11 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   Services& svc = s->svc_;
   svc.config = config;
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  if (std::filesystem::create_directories(config.data_dir, ec)) {
+    // The directory holds key hashes, the URL-signing key and every blob: owner only.
+    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) return Status::Storage("cannot create data directory " + config.data_dir + ": " + ec.message());
   ASSIGN_OR_RETURN(svc.store, storage::OpenSqliteMetadataStore(config.data_dir + "/strata.db"));
   ASSIGN_OR_RETURN(svc.blob_store, storage::BlobStore::Open(config.data_dir + "/blobs"));
