@@ -297,6 +297,9 @@ void CommitPrepared(ObjectContext& ctx, const Record& bucket, const CreateOption
   auto lock = ctx.blobs.Lock();
   std::vector<std::string> orphans;
   Status st = ctx.store.Write([&](storage::Writer& w) -> Status {
+    // The bucket was read before the blobs were staged; it may have been
+    // deleted since, and an object must never outlive its bucket.
+    RETURN_IF_ERROR(catalog::LoadBucket(w, ctx.scope, bucket.id).status());
     for (size_t i = 0; i < prepared.size(); ++i) {
       bool created = false;
       results[i] = WriteObject(w, ctx, *prepared[i], options, bucket, &orphans, &created);
@@ -415,6 +418,7 @@ Result<Json> UpdateObject(ObjectContext& ctx, const std::string& bucket, const s
   std::vector<std::string> orphans;
   Json stored;
   Status st = ctx.store.Write([&](storage::Writer& w) -> Status {
+    RETURN_IF_ERROR(catalog::LoadBucket(w, ctx.scope, b.id).status());  // still there (see CommitPrepared)
     for (auto& blob : p.blobs) {
       if (blob.staged) RETURN_IF_ERROR(ctx.blobs.store().Commit(*blob.staged));
     }

@@ -3,6 +3,7 @@
 #include "ingest/objects.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -26,7 +27,8 @@ class ObjectsTest : public ::testing::Test {
     ASSERT_TRUE(store_->Write([&](storage::Writer& w) -> Status {
       ASSIGN_OR_RETURN(auto org, w.CreateOrganization("org_t", Json::object()));
       scope_ = {org.internal_id, "ns_t"};
-      return Status::Ok();
+      return w.Insert(storage::Kind::kNamespace, {org.internal_id, ""},
+                      {"ns_t", "", std::string("t"), std::nullopt, std::nullopt, Json::object()});
     }).ok());
     auto bucket = catalog::CreateBucket(
         *store_, scope_,
@@ -122,6 +124,37 @@ TEST_F(ObjectsTest, UpdateKeepsSharedBlobAndFreesReplacedOne) {
   EXPECT_FALSE(blob_store_->Exists(Sha256Hex("first")));
   EXPECT_TRUE(blob_store_->Exists(Sha256Hex("second")));
   EXPECT_TRUE(blob_store_->Exists(Sha256Hex("third")));
+}
+
+// The bucket is deleted while a create is still fetching its blob: the create
+// must fail rather than leave an object (and a blob reference) behind.
+TEST_F(ObjectsTest, BucketDeletedDuringCreateLeavesNothing) {
+  httplib::Server slow;
+  slow.Get("/slow.txt", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    res.set_content("slow text", "text/plain");
+  });
+  int port = slow.bind_to_any_port("127.0.0.1");
+  std::thread server([&] { slow.listen_after_bind(); });
+  auto ctx = Ctx();
+  ctx.blob_options.fetch.allow_private_addresses = true;
+  Json body = {{"n", 1},
+               {"blobs", {{{"property", "t"}, {"type", "text"},
+                           {"data", "http://127.0.0.1:" + std::to_string(port) + "/slow.txt"}}}}};
+  Result<Json> created = Status::Internal("not run");
+  std::thread creator([&] { created = CreateObject(ctx, "b", body, {}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the fetch is under way
+  ASSERT_TRUE(catalog::DeleteBucket(*store_, scope_, "b").ok());
+  creator.join();
+  slow.stop();
+  server.join();
+  EXPECT_EQ(created.status().code(), StatusCode::kNotFound) << created.status().message();
+  store_->Read([&](storage::Reader& r) -> Status {
+    EXPECT_EQ(*r.Count(storage::Kind::kObject, scope_, std::nullopt), 0);
+    return Status::Ok();
+  });
+  EXPECT_FALSE(blob_store_->Exists(Sha256Hex("slow text")));
+  EXPECT_FALSE(*store_->IsBlobReferenced(Sha256Hex("slow text")));
 }
 
 }  // namespace

@@ -129,7 +129,8 @@ class Reader {
 
 class Writer : public virtual Reader {
  public:
-  // AlreadyExists when the id, or the name/ukey within (org, ns, parent), is taken.
+  // AlreadyExists when the id, or the name/ukey within (org, ns, parent), is
+  // taken; NotFound when scope.ns names no namespace of the organization.
   virtual Status Insert(Kind kind, const Scope& scope, const Record& record) = 0;
   // Replaces by id (all columns and the doc). NotFound when absent.
   virtual Status Update(Kind kind, const Scope& scope, const Record& record) = 0;

@@ -455,6 +455,17 @@ class SqliteWriter : public SqliteReader, public Writer {
   explicit SqliteWriter(Database& db) : SqliteReader(db) {}
 
   Status Insert(Kind kind, const Scope& scope, const Record& r) override {
+    if (!scope.ns.empty()) {
+      // A namespace may be deleted between a request resolving it and its
+      // write; checking here, inside the write transaction, means nothing is
+      // ever stored under a namespace that no longer exists.
+      ASSIGN_OR_RETURN(auto ns, db_.Prepare("SELECT 1 FROM namespaces WHERE id = ? AND org = ?"));
+      ns.Bind(1, scope.ns).Bind(2, scope.org);
+      if (!ns.Step()) {
+        RETURN_IF_ERROR(ns.status());
+        return Status::NotFound("namespace '" + scope.ns + "' not found");
+      }
+    }
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
                                          "(id, org, ns, parent, name, ukey, chash, doc) "
                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));

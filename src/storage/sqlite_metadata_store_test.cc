@@ -21,6 +21,10 @@ class MetadataStoreTest : public ::testing::Test {
       ASSIGN_OR_RETURN(auto b, w.CreateOrganization("org_b", Json::object()));
       org_a_ = a.internal_id;
       org_b_ = b.internal_id;
+      for (auto [org, ns] : {std::pair{org_a_, "ns_1"}, {org_a_, "ns_2"}, {org_b_, "ns_b"}}) {
+        RETURN_IF_ERROR(w.Insert(Kind::kNamespace, Scope{org, ""},
+                                 Record{ns, "", std::string(ns), std::nullopt, std::nullopt, Json::object()}));
+      }
       return Status::Ok();
     }).ok());
   }
@@ -56,7 +60,9 @@ class MetadataStoreTest : public ::testing::Test {
 };
 
 TEST_F(MetadataStoreTest, EveryReadIsScopedByOrganizationAndNamespace) {
-  Scope a{org_a_, "ns_1"}, a2{org_a_, "ns_2"}, b{org_b_, "ns_1"};
+  Scope a{org_a_, "ns_1"}, a2{org_a_, "ns_2"}, b{org_b_, "ns_b"};
+  // nothing can be written into another organization's namespace
+  EXPECT_EQ(Insert(Scope{org_b_, "ns_1"}, "obj_0", {{"x", 0}}).code(), StatusCode::kNotFound);
   ASSERT_TRUE(Insert(a, "obj_1", {{"x", 1}}, "one").ok());
   store_->Read([&](Reader& r) -> Status {
     EXPECT_TRUE(r.Get(Kind::kObject, a, "obj_1").ok());
