@@ -38,14 +38,10 @@ Status CheckAdmin(const Principal& who) {
 Status ApplyKeyFields(const Json& body, bool creating, Json& doc) {
   ValidationErrors errs;
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
-  static const std::vector<std::string> kAllowed = {"name", "description", "permissions", "scopes",
-                                                    "rate_limit_override", "expires_at", "status"};
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (std::find(kAllowed.begin(), kAllowed.end(), it.key()) == kAllowed.end() ||
-        (creating && it.key() == "status")) {
-      errs.Add("body." + it.key(), "unknown field", "unknown_field");
-    }
-  }
+  std::vector<std::string> allowed = {"name", "description", "permissions", "scopes", "rate_limit_override",
+                                      "expires_at"};
+  if (!creating) allowed.push_back("status");  // a new key is always active
+  errs.RejectUnknownKeys(body, allowed, "body");
   if (creating || body.contains("name")) {
     const Json* name = body.contains("name") ? &body["name"] : nullptr;
     if (!name || !name->is_string() || name->get<std::string>().empty() ||
@@ -387,13 +383,8 @@ Result<Json> CreateOrganization(MetadataStore& store, const Principal& who, cons
   RETURN_IF_ERROR(CheckOperator(store, who));
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    static const std::vector<std::string> kAllowed = {"organization_name", "logo_url", "metadata", "account_type",
-                                                      "users", "credit_count"};
-    if (std::find(kAllowed.begin(), kAllowed.end(), it.key()) == kAllowed.end()) {
-      errs.Add("body." + it.key(), "unknown field", "unknown_field");
-    }
-  }
+  errs.RejectUnknownKeys(body, {"organization_name", "logo_url", "metadata", "account_type", "users", "credit_count"},
+                         "body");
   if (!body.contains("organization_name") || !body["organization_name"].is_string() ||
       body["organization_name"].get<std::string>().empty()) {
     errs.Add("body.organization_name", "field required", "missing");

@@ -37,13 +37,7 @@ Status ApplyFields(const Json& body, bool partial, Json& doc) {
     b["bucket_schema"] = b["schema"];
     b.erase("schema");
   }
-  for (auto it = b.begin(); it != b.end(); ++it) {
-    static const std::vector<std::string> kAllowed = {"bucket_name", "description", "bucket_schema", "unique_key",
-                                                      "metadata"};
-    if (std::find(kAllowed.begin(), kAllowed.end(), it.key()) == kAllowed.end()) {
-      errs.Add("body." + it.key(), "unknown field", "unknown_field");
-    }
-  }
+  errs.RejectUnknownKeys(b, {"bucket_name", "description", "bucket_schema", "unique_key", "metadata"}, "body");
   if (!partial || b.contains("bucket_name")) {
     static const std::regex kName("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
     if (!b.contains("bucket_name") || !b["bucket_name"].is_string()) {

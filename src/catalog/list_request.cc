@@ -47,15 +47,9 @@ Result<ListRequest> ParseListRequest(const Json& body, const QueryParams& params
   if (body.is_null()) return out;
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
-  static const std::vector<std::string> kCommon = {"filters", "sort", "search", "select",
-                                                   "case_sensitive", "limit", "offset"};
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    const std::string& k = it.key();
-    if (std::find(kCommon.begin(), kCommon.end(), k) == kCommon.end() &&
-        std::find(allowed_body_keys.begin(), allowed_body_keys.end(), k) == allowed_body_keys.end()) {
-      errs.Add("body." + k, "unknown field", "unknown_field");
-    }
-  }
+  std::vector<std::string> allowed = {"filters", "sort", "search", "select", "case_sensitive", "limit", "offset"};
+  allowed.insert(allowed.end(), allowed_body_keys.begin(), allowed_body_keys.end());
+  errs.RejectUnknownKeys(body, allowed, "body");
   // Some list bodies (uploads) carry limit/offset in the body too; the query wins.
   for (const char* k : {"limit", "offset"}) {
     if (body.contains(k) && !params.count(k)) {

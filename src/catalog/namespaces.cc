@@ -62,11 +62,7 @@ Json ValidateExtractors(const Json& v, ValidationErrors& errs) {
       errs.Add(loc, "expected {feature_extractor_name, version, params}", "type_error");
       continue;
     }
-    for (auto it = e.begin(); it != e.end(); ++it) {
-      if (it.key() != "feature_extractor_name" && it.key() != "version" && it.key() != "params") {
-        errs.Add(loc + "." + it.key(), "unknown field", "unknown_field");
-      }
-    }
+    errs.RejectUnknownKeys(e, {"feature_extractor_name", "version", "params"}, loc);
     std::string name = e.value("feature_extractor_name", "");
     std::string version = e.contains("version") && e["version"].is_string() ? e["version"].get<std::string>() : "";
     const auto& known = KnownExtractors();
@@ -107,11 +103,7 @@ Json ValidatePayloadIndexes(const Json& v, ValidationErrors& errs) {
       errs.Add(loc, "expected {field_name, type}", "type_error");
       continue;
     }
-    for (auto it = p.begin(); it != p.end(); ++it) {
-      if (it.key() != "field_name" && it.key() != "type" && it.key() != "field_schema" && it.key() != "is_protected") {
-        errs.Add(loc + "." + it.key(), "unknown field", "unknown_field");
-      }
-    }
+    errs.RejectUnknownKeys(p, {"field_name", "type", "field_schema", "is_protected"}, loc);
     std::string field = p.contains("field_name") && p["field_name"].is_string() ? p["field_name"].get<std::string>() : "";
     std::string type = p.contains("type") && p["type"].is_string() ? p["type"].get<std::string>() : "";
     if (field.empty() || field.size() > 256 || field.front() == '.' || field.back() == '.' ||
@@ -161,14 +153,6 @@ void ApplyMutable(const Json& body, Json& doc, ValidationErrors& errs) {
       errs.Add("body.infrastructure", "must be an object", "type_error");
     } else {
       doc["infrastructure"] = body["infrastructure"];
-    }
-  }
-}
-
-void CheckKeys(const Json& body, const std::vector<std::string>& allowed, ValidationErrors& errs) {
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
-      errs.Add("body." + it.key(), "unknown field", "unknown_field");
     }
   }
 }
@@ -237,9 +221,8 @@ Result<Scope> ResolveNamespace(storage::MetadataStore& store, const Principal& w
 Result<Json> CreateNamespace(storage::MetadataStore& store, const Principal& who, const Json& body) {
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
-  CheckKeys(body, {"namespace_name", "namespace_type", "description", "feature_extractors", "payload_indexes",
-                   "auto_create_indexes", "infrastructure", "ttl_seconds"},
-            errs);
+  errs.RejectUnknownKeys(body, {"namespace_name", "namespace_type", "description", "feature_extractors", "payload_indexes",
+                   "auto_create_indexes", "infrastructure", "ttl_seconds"}, "body");
   ValidateName(body, "namespace_name", errs, true);
   const std::string now = NowIso8601();
   Json doc = {{"namespace_id", NewId("ns_")}, {"namespace_name", ""}, {"namespace_type", "standard"},
@@ -299,7 +282,7 @@ Result<Json> UpdateNamespace(storage::MetadataStore& store, const Principal& who
   if (full_replace) {
     allowed.insert(allowed.end(), {"namespace_type", "feature_extractors"});
   }
-  CheckKeys(body, allowed, errs);
+  errs.RejectUnknownKeys(body, allowed, "body");
   ValidateName(body, "namespace_name", errs, full_replace);
   RETURN_IF_ERROR(errs.ToStatus());
   std::string id;

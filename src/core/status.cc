@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <algorithm>
+
 namespace strata {
 
 namespace {
@@ -39,6 +41,16 @@ std::string Status::ToString() const {
 
 void ValidationErrors::Add(std::string location, std::string message, std::string type) {
   errors_.push_back(MakeError(location, message, type));
+}
+
+void ValidationErrors::RejectUnknownKeys(const nlohmann::json& object, const std::vector<std::string>& allowed,
+                                         const std::string& location) {
+  if (!object.is_object()) return;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      Add(location + "." + it.key(), "unknown field", "unknown_field");
+    }
+  }
 }
 
 Status ValidationErrors::ToStatus() const {

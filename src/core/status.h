@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 #include <variant>
 
 namespace strata {
@@ -75,6 +76,10 @@ class Status {
 class ValidationErrors {
  public:
   void Add(std::string location, std::string message, std::string type = "value_error");
+  // One "unknown field" error for each key of `object` not in `allowed`, at
+  // "<location>.<key>" (the check of every closed request shape).
+  void RejectUnknownKeys(const nlohmann::json& object, const std::vector<std::string>& allowed,
+                         const std::string& location);
   bool empty() const { return errors_.empty(); }
   Status ToStatus() const;
 

@@ -137,13 +137,9 @@ Status SplitRequest(const Json& body, const std::string& loc, Json* metadata, Js
       errs.Add(bl, "expected {property, type, data}", "type_error");
       continue;
     }
-    for (auto it = b.begin(); it != b.end(); ++it) {
-      static const std::vector<std::string> kAllowed = {"property", "type", "data", "upload_id", "key_prefix",
-                                                        "metadata", "canonicalize_source", "force_remirror"};
-      if (std::find(kAllowed.begin(), kAllowed.end(), it.key()) == kAllowed.end()) {
-        errs.Add(bl + "." + it.key(), "unknown field", "unknown_field");
-      }
-    }
+    errs.RejectUnknownKeys(b, {"property", "type", "data", "upload_id", "key_prefix", "metadata",
+                               "canonicalize_source", "force_remirror"},
+                           bl);
     if (!b.contains("property") || !b["property"].is_string()) errs.Add(bl + ".property", "field required", "missing");
     if (!b.contains("type") || !b["type"].is_string()) errs.Add(bl + ".type", "field required", "missing");
     bool has_data = b.contains("data") && !b["data"].is_null();

@@ -42,14 +42,11 @@ namespace {
 Result<Json> NewUploadDoc(const UploadContext& ctx, const Json& body) {
   if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
   ValidationErrors errs;
-  static const std::vector<std::string> kAllowed = {
-      "filename", "content_type", "file_size_bytes", "presigned_url_expiration", "metadata",
-      "create_object_on_confirm", "object_metadata", "blob_property", "blob_type", "file_hash", "skip_duplicates"};
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (std::find(kAllowed.begin(), kAllowed.end(), it.key()) == kAllowed.end()) {
-      errs.Add("body." + it.key(), "unknown field", "unknown_field");
-    }
-  }
+  errs.RejectUnknownKeys(body,
+                         {"filename", "content_type", "file_size_bytes", "presigned_url_expiration", "metadata",
+                          "create_object_on_confirm", "object_metadata", "blob_property", "blob_type", "file_hash",
+                          "skip_duplicates"},
+                         "body");
   auto str = [&](const char* k, bool required) -> std::string {
     if (!body.contains(k) || body[k].is_null()) {
       if (required) errs.Add(std::string("body.") + k, "field required", "missing");
