@@ -25,7 +25,7 @@
 
 namespace strata::storage {
 
-enum class Kind { kNamespace, kBucket, kObject, kUpload, kApiKey };
+enum class Kind { kNamespace, kBucket, kObject, kUpload, kApiKey, kCollection, kDocument, kBatch, kTask };
 
 struct Scope {
   int64_t org = 0;     // the organization's internal id (never shown to clients)
@@ -87,6 +87,30 @@ struct BlobInfo {
   std::string mime_type;
 };
 
+// What a document contributes to the derived indexes, written in the same
+// transaction as the document itself.
+struct DocumentFeatures {
+  std::vector<std::pair<std::string, std::vector<float>>> vectors;  // storage name -> vector
+  std::string text;  // the searchable text (full-text index); "" = none
+};
+
+struct TextHit {
+  std::string doc_id;
+  double score = 0;  // BM25, higher is better
+};
+
+// A unit of background work in the persisted queue. `group` ties jobs together
+// (for example every job of one batch tier) so the last one can tell.
+struct Job {
+  std::string id;
+  int64_t org = 0;
+  std::string ns;
+  std::string type;
+  std::string group;
+  int attempts = 0;  // including the current run
+  Json payload;
+};
+
 struct Organization {
   int64_t internal_id = 0;
   std::string organization_id;  // public "org_…"
@@ -125,6 +149,23 @@ class Reader {
   virtual Result<std::optional<Organization>> FindOrganization(const std::string& organization_id) = 0;
   virtual Result<std::optional<BlobInfo>> GetBlob(const std::string& sha256) = 0;
   virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+
+  // Documents (Kind::kDocument, parent = collection id) by lineage: those whose
+  // root object is `root_object_id` (in any collection when `collection` is
+  // empty), or those a collection made from one source (object or document).
+  virtual Result<std::vector<Record>> DocumentsByRoot(const Scope& scope, const std::string& root_object_id,
+                                                      const std::string& collection) = 0;
+  virtual Result<std::vector<Record>> DocumentsBySource(const Scope& scope, const std::string& collection,
+                                                        const std::string& source_id) = 0;
+  // Named vectors of a document (storage name -> floats).
+  virtual Result<std::vector<std::pair<std::string, std::vector<float>>>> GetVectors(
+      const std::string& doc_id) = 0;
+  // BM25 over the documents of one collection. `match` is an FTS5 query
+  // (index/fulltext.h builds it from user text).
+  virtual Result<std::vector<TextHit>> SearchText(const Scope& scope, const std::string& collection,
+                                                  const std::string& match, int64_t limit) = 0;
+  // Jobs of a group that are not finished (queued or running).
+  virtual Result<int64_t> CountJobs(const std::string& group) = 0;
 };
 
 class Writer : public virtual Reader {
@@ -149,6 +190,24 @@ class Writer : public virtual Reader {
                                                   const Json& doc) = 0;
   virtual Status UpdateOrganization(const Organization& org) = 0;
   virtual Status PutSetting(const std::string& key, const std::string& value) = 0;
+
+  // Insert, or replace the record with the same id (keeping its position in
+  // insertion order). Documents use this: their ids are deterministic.
+  virtual Status Upsert(Kind kind, const Scope& scope, const Record& record) = 0;
+  // Replaces a document's vectors and searchable text. Deleting a document
+  // (Delete, DeleteAll) deletes these with it.
+  virtual Status PutFeatures(const Scope& scope, const std::string& collection, const std::string& doc_id,
+                             const DocumentFeatures& features) = 0;
+
+  virtual Status EnqueueJob(const Job& job) = 0;
+  // The oldest queued job, now marked running (attempts + 1); nullopt when none.
+  virtual Result<std::optional<Job>> ClaimJob() = 0;
+  virtual Status FinishJob(const std::string& job_id) = 0;
+  // Puts running jobs back in the queue (at start-up: their worker died with
+  // the previous process); returns how many.
+  virtual Result<int64_t> RequeueRunningJobs() = 0;
+  // Drops the unfinished jobs of a group (cancel); returns how many.
+  virtual Result<int64_t> DropJobs(const std::string& group) = 0;
 };
 
 class MetadataStore {

@@ -40,6 +40,32 @@ const std::vector<std::string>& Migrations() {
       "  owner_id TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES blobs(sha256),"
       "  PRIMARY KEY (owner_id, sha256));"
       "CREATE INDEX blob_refs_sha ON blob_refs(sha256);",
+
+      // 2: the processing engine: collections, documents and their features,
+      // batches, tasks, and the persisted job queue.
+      ResourceTable("collections") + ResourceTable("documents") + ResourceTable("batches") +
+      ResourceTable("tasks") +
+      // Lineage lookups (an object's documents, a source's re-run) use these;
+      // the expressions match what the filter compiler emits for the same paths.
+      "CREATE INDEX documents_root ON documents(org, ns, "
+      "  json_extract(doc, '$.\"_internal\".\"lineage\".\"root_object_id\"'));"
+      "CREATE INDEX documents_source ON documents(parent, "
+      "  json_extract(doc, '$.\"_internal\".\"lineage\".\"source_id\"'));"
+      // Dense vectors of a document, one row per named vector (float32, little endian).
+      "CREATE TABLE doc_vectors ("
+      "  doc_id TEXT NOT NULL, name TEXT NOT NULL, collection TEXT NOT NULL, vec BLOB NOT NULL,"
+      "  PRIMARY KEY (doc_id, name)) WITHOUT ROWID;"
+      "CREATE INDEX doc_vectors_collection ON doc_vectors(collection, name);"
+      // Full-text index: rowid = documents.seq, so an upsert keeps its row.
+      "CREATE VIRTUAL TABLE doc_text USING fts5(text, collection UNINDEXED,"
+      "  tokenize = 'porter unicode61 remove_diacritics 2');"
+      "CREATE TABLE jobs ("
+      "  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+      "  org INTEGER NOT NULL, ns TEXT NOT NULL, type TEXT NOT NULL, grp TEXT NOT NULL,"
+      "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+      "  payload TEXT NOT NULL CHECK (json_valid(payload)));"
+      "CREATE INDEX jobs_state ON jobs(state, seq);"
+      "CREATE INDEX jobs_grp ON jobs(grp);",
   };
   return kMigrations;
 }

@@ -46,6 +46,10 @@ class Statement {
     sqlite3_bind_double(stmt_, i, v);
     return *this;
   }
+  Statement& BindBlob(int i, const void* data, size_t size) {
+    sqlite3_bind_blob64(stmt_, i, data, size, SQLITE_TRANSIENT);
+    return *this;
+  }
   Statement& BindNull(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -72,6 +76,10 @@ class Statement {
   std::optional<std::string> ColumnOptText(int i) const {
     if (ColumnIsNull(i)) return std::nullopt;
     return ColumnText(i);
+  }
+  std::string_view ColumnBlob(int i) const {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    return p ? std::string_view(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, i)) : std::string_view();
   }
   // The column as a JSON scalar (integer, real, text or null).
   Json ColumnJson(int i) const;

@@ -3,6 +3,7 @@
 // One writer connection behind a mutex (SQLite has one writer at a time anyway;
 // serialising in-process avoids busy-waiting) and a pool of reader connections,
 // which WAL mode lets run while the writer commits.
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -24,6 +25,10 @@ const char* TableOf(Kind kind) {
     case Kind::kObject: return "objects";
     case Kind::kUpload: return "uploads";
     case Kind::kApiKey: return "api_keys";
+    case Kind::kCollection: return "collections";
+    case Kind::kDocument: return "documents";
+    case Kind::kBatch: return "batches";
+    case Kind::kTask: return "tasks";
   }
   return "";
 }
@@ -44,6 +49,10 @@ std::string SqlJsonPath(const std::string& dotted) {
 }
 
 constexpr const char* kColumns = "seq, id, parent, name, ukey, chash, doc";
+// Lineage expressions, written exactly as in the indexes of migration 2 so
+// SQLite uses them.
+constexpr const char* kRootExpr = "json_extract(doc, '$.\"_internal\".\"lineage\".\"root_object_id\"')";
+constexpr const char* kSourceExpr = "json_extract(doc, '$.\"_internal\".\"lineage\".\"source_id\"')";
 
 Result<Record> ReadRecord(Statement& s) {
   Record r;
@@ -54,6 +63,16 @@ Result<Record> ReadRecord(Statement& s) {
   r.chash = s.ColumnOptText(5);
   ASSIGN_OR_RETURN(r.doc, ParseJson(s.ColumnText(6), 256));
   return r;
+}
+
+Result<std::vector<Record>> ReadAll(Statement& s) {
+  std::vector<Record> out;
+  while (s.Step()) {
+    ASSIGN_OR_RETURN(Record r, ReadRecord(s));
+    out.push_back(std::move(r));
+  }
+  RETURN_IF_ERROR(s.status());
+  return out;
 }
 
 // The WHERE clause shared by List, Count and Aggregate: scope, parent, filter, search.
@@ -342,6 +361,62 @@ class SqliteReader : public virtual Reader {
     return std::optional<std::string>();
   }
 
+  Result<std::vector<Record>> DocumentsByRoot(const Scope& scope, const std::string& root_object_id,
+                                              const std::string& collection) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM documents "
+                                         "WHERE org = ? AND ns = ? AND " + kRootExpr + " = ? "
+                                         "AND (? = '' OR parent = ?) ORDER BY seq"));
+    s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, root_object_id).Bind(4, collection).Bind(5, collection);
+    return ReadAll(s);
+  }
+
+  Result<std::vector<Record>> DocumentsBySource(const Scope& scope, const std::string& collection,
+                                                const std::string& source_id) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM documents "
+                                         "WHERE parent = ? AND " + kSourceExpr + " = ? "
+                                         "AND org = ? AND ns = ? ORDER BY seq"));
+    s.Bind(1, collection).Bind(2, source_id).Bind(3, scope.org).Bind(4, scope.ns);
+    return ReadAll(s);
+  }
+
+  Result<std::vector<std::pair<std::string, std::vector<float>>>> GetVectors(const std::string& doc_id) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT name, vec FROM doc_vectors WHERE doc_id = ? ORDER BY name"));
+    s.Bind(1, doc_id);
+    std::vector<std::pair<std::string, std::vector<float>>> out;
+    while (s.Step()) {
+      std::string_view blob = s.ColumnBlob(1);
+      std::vector<float> v(blob.size() / sizeof(float));
+      if (!v.empty()) std::memcpy(v.data(), blob.data(), v.size() * sizeof(float));
+      out.emplace_back(s.ColumnText(0), std::move(v));
+    }
+    RETURN_IF_ERROR(s.status());
+    return out;
+  }
+
+  Result<std::vector<TextHit>> SearchText(const Scope& scope, const std::string& collection,
+                                          const std::string& match, int64_t limit) override {
+    // bm25() is lower-is-better in FTS5; negate it so scores read naturally.
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "SELECT d.id, -bm25(doc_text) AS score FROM doc_text JOIN documents d ON d.seq = doc_text.rowid "
+        "WHERE doc_text MATCH ? AND doc_text.collection = ? AND d.org = ? AND d.ns = ? "
+        "ORDER BY bm25(doc_text) LIMIT ?"));
+    s.Bind(1, match).Bind(2, collection).Bind(3, scope.org).Bind(4, scope.ns).Bind(5, limit);
+    std::vector<TextHit> out;
+    while (s.Step()) out.push_back({s.ColumnText(0), s.ColumnDouble(1)});
+    if (!s.status().ok()) {
+      return Status::BadRequest("full-text query could not be run: " + s.status().message());
+    }
+    return out;
+  }
+
+  Result<int64_t> CountJobs(const std::string& group) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT COUNT(*) FROM jobs WHERE grp = ?"));
+    s.Bind(1, group);
+    int64_t n = s.Step() ? s.ColumnInt(0) : 0;
+    RETURN_IF_ERROR(s.status());
+    return n;
+  }
+
  protected:
   Database& db_;
 
@@ -455,17 +530,7 @@ class SqliteWriter : public SqliteReader, public Writer {
   explicit SqliteWriter(Database& db) : SqliteReader(db) {}
 
   Status Insert(Kind kind, const Scope& scope, const Record& r) override {
-    if (!scope.ns.empty()) {
-      // A namespace may be deleted between a request resolving it and its
-      // write; checking here, inside the write transaction, means nothing is
-      // ever stored under a namespace that no longer exists.
-      ASSIGN_OR_RETURN(auto ns, db_.Prepare("SELECT 1 FROM namespaces WHERE id = ? AND org = ?"));
-      ns.Bind(1, scope.ns).Bind(2, scope.org);
-      if (!ns.Step()) {
-        RETURN_IF_ERROR(ns.status());
-        return Status::NotFound("namespace '" + scope.ns + "' not found");
-      }
-    }
+    RETURN_IF_ERROR(CheckNamespace(scope));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
                                          "(id, org, ns, parent, name, ukey, chash, doc) "
                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -486,6 +551,7 @@ class SqliteWriter : public SqliteReader, public Writer {
   }
 
   Status Delete(Kind kind, const Scope& scope, const std::string& id) override {
+    if (kind == Kind::kDocument) RETURN_IF_ERROR(DropFeatures(scope, "id = ?", {id}));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) +
                                          " WHERE id = ? AND org = ? AND ns = ?"));
     s.Bind(1, id).Bind(2, scope.org).Bind(3, scope.ns);
@@ -497,6 +563,10 @@ class SqliteWriter : public SqliteReader, public Writer {
   Result<std::vector<std::string>> DeleteAll(Kind kind, const Scope& scope,
                                              const std::optional<std::string>& parent) override {
     Where w = ScopeWhere(scope, parent, nullptr, "");
+    if (kind == Kind::kDocument) {
+      RETURN_IF_ERROR(DropFeatures(scope, parent ? "parent = ?" : "1", parent ? std::vector<Json>{*parent}
+                                                                              : std::vector<Json>{}));
+    }
     std::vector<std::string> ids;
     {
       ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT id FROM ") + TableOf(kind) + w.sql));
@@ -563,6 +633,120 @@ class SqliteWriter : public SqliteReader, public Writer {
         "INSERT INTO settings(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
     return s.Bind(1, key).Bind(2, value).Run();
+  }
+
+  Status Upsert(Kind kind, const Scope& scope, const Record& r) override {
+    RETURN_IF_ERROR(CheckNamespace(scope));
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
+                                         "(id, org, ns, parent, name, ukey, chash, doc) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                                         "ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, "
+                                         "name = excluded.name, ukey = excluded.ukey, chash = excluded.chash, "
+                                         "doc = excluded.doc WHERE org = excluded.org AND ns = excluded.ns"));
+    s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
+        .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
+    RETURN_IF_ERROR(s.Run());
+    // The WHERE of DO UPDATE turns a clash with another tenant's id into a no-op.
+    if (db_.Changes() == 0) return Status::AlreadyExists(r.id + " exists in another scope");
+    return Status::Ok();
+  }
+
+  Status PutFeatures(const Scope& scope, const std::string& collection, const std::string& doc_id,
+                     const DocumentFeatures& f) override {
+    int64_t seq = 0;
+    {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT seq FROM documents WHERE id = ? AND org = ? AND ns = ?"));
+      s.Bind(1, doc_id).Bind(2, scope.org).Bind(3, scope.ns);
+      if (!s.Step()) {
+        RETURN_IF_ERROR(s.status());
+        return Status::NotFound("document " + doc_id + " not found");
+      }
+      seq = s.ColumnInt(0);
+    }
+    ASSIGN_OR_RETURN(auto dv, db_.Prepare("DELETE FROM doc_vectors WHERE doc_id = ?"));
+    RETURN_IF_ERROR(dv.Bind(1, doc_id).Run());
+    for (const auto& [name, vec] : f.vectors) {
+      ASSIGN_OR_RETURN(auto iv, db_.Prepare(
+          "INSERT INTO doc_vectors(doc_id, name, collection, vec) VALUES (?, ?, ?, ?)"));
+      RETURN_IF_ERROR(iv.Bind(1, doc_id).Bind(2, name).Bind(3, collection)
+                          .BindBlob(4, vec.data(), vec.size() * sizeof(float)).Run());
+    }
+    ASSIGN_OR_RETURN(auto dt, db_.Prepare("DELETE FROM doc_text WHERE rowid = ?"));
+    RETURN_IF_ERROR(dt.Bind(1, seq).Run());
+    if (!f.text.empty()) {
+      ASSIGN_OR_RETURN(auto it, db_.Prepare("INSERT INTO doc_text(rowid, text, collection) VALUES (?, ?, ?)"));
+      RETURN_IF_ERROR(it.Bind(1, seq).Bind(2, f.text).Bind(3, collection).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status EnqueueJob(const Job& j) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "INSERT INTO jobs(id, org, ns, type, grp, payload) VALUES (?, ?, ?, ?, ?, ?)"));
+    return s.Bind(1, j.id).Bind(2, j.org).Bind(3, j.ns).Bind(4, j.type).Bind(5, j.group)
+        .Bind(6, j.payload.dump()).Run();
+  }
+
+  Result<std::optional<Job>> ClaimJob() override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE seq = "
+        "(SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1) "
+        "RETURNING id, org, ns, type, grp, attempts, payload"));
+    std::optional<Job> job;
+    if (s.Step()) {
+      Job j{s.ColumnText(0), s.ColumnInt(1), s.ColumnText(2), s.ColumnText(3), s.ColumnText(4),
+            static_cast<int>(s.ColumnInt(5)), Json()};
+      ASSIGN_OR_RETURN(j.payload, ParseJson(s.ColumnText(6), 64));
+      job = std::move(j);
+      RETURN_IF_ERROR(s.Run());
+    }
+    RETURN_IF_ERROR(s.status());
+    return job;
+  }
+
+  Status FinishJob(const std::string& job_id) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM jobs WHERE id = ?"));
+    return s.Bind(1, job_id).Run();
+  }
+
+  Result<int64_t> RequeueRunningJobs() override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("UPDATE jobs SET state = 'queued' WHERE state = 'running'"));
+    RETURN_IF_ERROR(s.Run());
+    return db_.Changes();
+  }
+
+  Result<int64_t> DropJobs(const std::string& group) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM jobs WHERE grp = ?"));
+    RETURN_IF_ERROR(s.Bind(1, group).Run());
+    return db_.Changes();
+  }
+
+ private:
+  Status CheckNamespace(const Scope& scope) {
+    if (scope.ns.empty()) return Status::Ok();
+    // A namespace may be deleted between a request resolving it and its
+    // write; checking here, inside the write transaction, means nothing is
+    // ever stored under a namespace that no longer exists.
+    ASSIGN_OR_RETURN(auto ns, db_.Prepare("SELECT 1 FROM namespaces WHERE id = ? AND org = ?"));
+    ns.Bind(1, scope.ns).Bind(2, scope.org);
+    if (!ns.Step()) {
+      RETURN_IF_ERROR(ns.status());
+      return Status::NotFound("namespace '" + scope.ns + "' not found");
+    }
+    return Status::Ok();
+  }
+
+  // Removes the vectors and full-text rows of the documents matching `where`.
+  Status DropFeatures(const Scope& scope, const std::string& where, const std::vector<Json>& params) {
+    const std::string from = " FROM documents WHERE org = ? AND ns = ? AND " + where + ")";
+    for (const std::string& sql : {"DELETE FROM doc_vectors WHERE doc_id IN (SELECT id" + from,
+                                   "DELETE FROM doc_text WHERE rowid IN (SELECT seq" + from}) {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+      s.Bind(1, scope.org).Bind(2, scope.ns);
+      BindAll(s, params, 3);
+      RETURN_IF_ERROR(s.Run());
+    }
+    return Status::Ok();
   }
 };
 

@@ -1,0 +1,159 @@
+// Documents with their derived features (vectors, full-text rows), lineage
+// lookups, and the persisted job queue.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/crypto.h"
+#include "storage/metadata_store.h"
+
+namespace strata::storage {
+namespace {
+
+class DocumentStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("strata-docs-" + RandomAlnum(8));
+    std::filesystem::create_directories(dir_);
+    Reopen();
+    ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+      ASSIGN_OR_RETURN(auto a, w.CreateOrganization("org_a", Json::object()));
+      ASSIGN_OR_RETURN(auto b, w.CreateOrganization("org_b", Json::object()));
+      a_ = Scope{a.internal_id, "ns_a"};
+      b_ = Scope{b.internal_id, "ns_b"};
+      RETURN_IF_ERROR(w.Insert(Kind::kNamespace, Scope{a_.org, ""}, Record{"ns_a", "", "a", {}, {}, Json::object()}));
+      return w.Insert(Kind::kNamespace, Scope{b_.org, ""}, Record{"ns_b", "", "b", {}, {}, Json::object()});
+    }).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = OpenSqliteMetadataStore((dir_ / "t.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s).value();
+  }
+  static Record Doc(const std::string& id, const std::string& col, const std::string& root, const std::string& src,
+                    const std::string& text) {
+    return Record{id, col, {}, {}, {},
+                  Json{{"text", text},
+                       {"_internal", {{"lineage", {{"root_object_id", root}, {"source_id", src}}}}}}};
+  }
+  Status Put(const Scope& scope, const Record& r, const DocumentFeatures& f) {
+    return store_->Write([&](Writer& w) -> Status {
+      RETURN_IF_ERROR(w.Upsert(Kind::kDocument, scope, r));
+      return w.PutFeatures(scope, r.parent, r.id, f);
+    });
+  }
+  std::vector<TextHit> Search(const Scope& scope, const std::string& col, const std::string& match) {
+    std::vector<TextHit> hits;
+    EXPECT_TRUE(store_->Read([&](Reader& r) -> Status {
+      ASSIGN_OR_RETURN(hits, r.SearchText(scope, col, match, 10));
+      return Status::Ok();
+    }).ok());
+    return hits;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<MetadataStore> store_;
+  Scope a_, b_;
+};
+
+TEST_F(DocumentStoreTest, UpsertReplacesDocumentAndFeaturesInPlace) {
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "running dogs"), {{{"v", {1, 2}}}, "running dogs"}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "quiet cats"), {{{"v", {3, 4, 5}}}, "quiet cats"}).ok());
+  EXPECT_TRUE(Search(a_, "col_1", "dogs").empty());
+  auto hits = Search(a_, "col_1", "cat");  // porter stemming: cat ~ cats
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].doc_id, "doc_1");
+  EXPECT_GT(hits[0].score, 0);
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto vecs, r.GetVectors("doc_1"));
+    EXPECT_EQ(vecs.size(), 1u);
+    EXPECT_EQ(vecs[0].second, (std::vector<float>{3, 4, 5}));
+    ASSIGN_OR_RETURN(auto n, r.Count(Kind::kDocument, a_, std::string("col_1")));
+    EXPECT_EQ(n, 1);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_F(DocumentStoreTest, DeletingDocumentsDeletesTheirFeatures) {
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "alpha"), {{{"v", {1}}}, "alpha"}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_2", "col_1", "obj_2", "obj_2", "alpha beta"), {{{"v", {2}}}, "alpha beta"}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_3", "col_2", "obj_2", "doc_2", "alpha"), {{{"v", {3}}}, "alpha"}).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kDocument, a_, "doc_1"); }).ok());
+  EXPECT_EQ(Search(a_, "col_1", "alpha").size(), 1u);
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    return w.DeleteAll(Kind::kDocument, a_, std::string("col_1")).status();
+  }).ok());
+  EXPECT_TRUE(Search(a_, "col_1", "alpha").empty());
+  EXPECT_EQ(Search(a_, "col_2", "alpha").size(), 1u);  // the other collection keeps its own
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto v1, r.GetVectors("doc_2"));
+    EXPECT_TRUE(v1.empty());
+    ASSIGN_OR_RETURN(auto v3, r.GetVectors("doc_3"));
+    EXPECT_EQ(v3.size(), 1u);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_F(DocumentStoreTest, LineageLookupsAndTenantIsolation) {
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "x"), {}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_2", "col_2", "obj_1", "doc_1", "x"), {}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_3", "col_2", "obj_1", "doc_1", "x"), {}).ok());
+  ASSERT_TRUE(Put(b_, Doc("doc_b", "col_1", "obj_1", "obj_1", "x"), {}).ok());
+  // Another tenant cannot take over an id through upsert.
+  EXPECT_FALSE(Put(b_, Doc("doc_1", "col_1", "obj_1", "obj_1", "stolen"), {}).ok());
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto all, r.DocumentsByRoot(a_, "obj_1", ""));
+    EXPECT_EQ(all.size(), 3u);
+    ASSIGN_OR_RETURN(auto one, r.DocumentsByRoot(a_, "obj_1", "col_1"));
+    EXPECT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0].doc["text"], "x");
+    ASSIGN_OR_RETURN(auto children, r.DocumentsBySource(a_, "col_2", "doc_1"));
+    EXPECT_EQ(children.size(), 2u);
+    ASSIGN_OR_RETURN(auto theirs, r.DocumentsByRoot(b_, "obj_1", ""));
+    EXPECT_EQ(theirs.size(), 1u);
+    EXPECT_EQ(theirs[0].id, "doc_b");
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_F(DocumentStoreTest, JobsAreClaimedInOrderAndRequeuedAfterACrash) {
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    for (int i = 0; i < 3; ++i) {
+      RETURN_IF_ERROR(w.EnqueueJob(Job{"job_" + std::to_string(i), a_.org, a_.ns, "t", "g1", 0, {{"i", i}}}));
+    }
+    return Status::Ok();
+  }).ok());
+  std::optional<Job> first;
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    ASSIGN_OR_RETURN(first, w.ClaimJob());
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id, "job_0");
+  EXPECT_EQ(first->attempts, 1);
+  EXPECT_EQ(first->payload["i"], 0);
+  Reopen();  // the worker died: job_0 is still "running"
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    ASSIGN_OR_RETURN(int64_t n, w.RequeueRunningJobs());
+    EXPECT_EQ(n, 1);
+    ASSIGN_OR_RETURN(auto again, w.ClaimJob());
+    EXPECT_EQ(again->id, "job_0");
+    EXPECT_EQ(again->attempts, 2);
+    RETURN_IF_ERROR(w.FinishJob("job_0"));
+    ASSIGN_OR_RETURN(int64_t left, w.CountJobs("g1"));
+    EXPECT_EQ(left, 2);
+    ASSIGN_OR_RETURN(int64_t dropped, w.DropJobs("g1"));
+    EXPECT_EQ(dropped, 2);
+    ASSIGN_OR_RETURN(auto none, w.ClaimJob());
+    EXPECT_FALSE(none.has_value());
+    return Status::Ok();
+  }).ok());
+}
+
+}  // namespace
+}  // namespace strata::storage
