@@ -180,8 +180,8 @@ Result<Json> WithCounts(storage::Reader& r, const Principal& who, Json doc) {
   ASSIGN_OR_RETURN(int64_t objects, r.Count(Kind::kObject, scope, std::nullopt));
   doc["bucket_count"] = buckets;
   doc["object_count"] = objects;
-  doc["collection_count"] = 0;
-  doc["document_count"] = 0;
+  ASSIGN_OR_RETURN(doc["collection_count"], r.Count(Kind::kCollection, scope, std::nullopt));
+  ASSIGN_OR_RETURN(doc["document_count"], r.Count(Kind::kDocument, scope, std::nullopt));
   return doc;
 }
 
@@ -322,7 +322,7 @@ Result<std::vector<std::string>> DeleteNamespace(storage::MetadataStore& store, 
   RETURN_IF_ERROR(store.Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record got, LoadNamespace(w, who.org, id_or_name));
     Scope inner{who.org, got.id};
-    for (Kind k : {Kind::kObject, Kind::kUpload, Kind::kBucket}) {
+    for (Kind k : {Kind::kDocument, Kind::kCollection, Kind::kBatch, Kind::kObject, Kind::kUpload, Kind::kBucket}) {
       ASSIGN_OR_RETURN(auto ids, w.DeleteAll(k, inner, std::nullopt));
       for (const auto& id : ids) {
         ASSIGN_OR_RETURN(auto freed, w.DropBlobRefs(id));

@@ -23,6 +23,12 @@ const std::vector<SettingInfo>& ServeSettings() {
       {"--max-url-blob-bytes", "STRATA_MAX_URL_BLOB_BYTES", "largest blob fetched from a URL; default 512 MiB"},
       {"--presign-ttl-seconds", "STRATA_PRESIGN_TTL_SECONDS", "life of presigned download URLs; default 3600"},
       {"--max-upload-bytes", "STRATA_MAX_UPLOAD_BYTES", "largest presigned upload; default 5 GiB"},
+      {"--workers", "STRATA_WORKERS", "extraction worker threads; default one per core"},
+      {"--models-dir", "STRATA_MODELS_DIR",
+       "model files (GloVe, language id, your ONNX/HTTP model folders); default .cache/models of the checkout"},
+      {"--onnxruntime-lib", "STRATA_ONNXRUNTIME_LIB",
+       "ONNX Runtime shared library for ONNX models; default .cache/onnxruntime/lib/libonnxruntime.so.1"},
+      {"--inference-cache-bytes", "STRATA_INFERENCE_CACHE_BYTES", "memory for cached embeddings; default 64 MiB"},
   };
   return kSettings;
 }
@@ -55,6 +61,10 @@ Status Apply(Config* c, const std::string& flag, const std::string& v) {
   else if (flag == "--max-url-blob-bytes") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 1ll << 40, &c->max_url_blob_bytes)); }
   else if (flag == "--max-upload-bytes") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 1ll << 50, &c->max_upload_bytes)); }
   else if (flag == "--presign-ttl-seconds") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 7 * 86400, &c->presign_ttl_seconds)); }
+  else if (flag == "--workers") { RETURN_IF_ERROR(ParseInt(flag, v, 0, 256, &n)); c->workers = static_cast<int>(n); }
+  else if (flag == "--models-dir") c->models_dir = v;
+  else if (flag == "--onnxruntime-lib") c->onnxruntime_lib = v;
+  else if (flag == "--inference-cache-bytes") { RETURN_IF_ERROR(ParseInt(flag, v, 0, 1ll << 40, &c->inference_cache_bytes)); }
   else return Status::BadRequest("unknown option " + flag + " (see strata serve --help)");
   return Status::Ok();
 }

@@ -25,6 +25,10 @@ struct Config {
   int64_t presign_ttl_seconds = 3600;        // life of return_url download URLs
   int max_json_depth = 64;
   int64_t max_batch_objects = 10000;
+  int workers = 0;                   // extraction worker threads; 0 = one per core
+  std::string models_dir;            // model files; "" = .cache/models beside the build
+  std::string onnxruntime_lib;       // libonnxruntime.so.1; "" = .cache/onnxruntime beside the build
+  int64_t inference_cache_bytes = 64ll << 20;
 };
 
 struct SettingInfo {

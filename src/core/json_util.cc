@@ -92,6 +92,10 @@ void MergePatch(Json& target, const Json& patch) {
   }
 }
 
+std::string StringOr(const Json& obj, const char* key, const std::string& fallback) {
+  return obj.is_object() && obj.contains(key) && obj[key].is_string() ? obj[key].get<std::string>() : fallback;
+}
+
 std::string JsonTypeName(const Json& v) {
   switch (v.type()) {
     case Json::value_t::null: return "null";

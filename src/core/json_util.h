@@ -36,4 +36,8 @@ void MergePatch(Json& target, const Json& patch);
 // Human name of a JSON value's type for error messages ("string", "integer", …).
 std::string JsonTypeName(const Json& v);
 
+// obj[key] when obj is an object holding a string there; `fallback` otherwise
+// (missing, null or another type: never throws, unlike Json::value).
+std::string StringOr(const Json& obj, const char* key, const std::string& fallback = "");
+
 }  // namespace strata

@@ -1,5 +1,11 @@
 #include "server/http_server.h"
 
+#include <thread>
+
+#include "engine/engine.h"
+#include "extract/models/model_registry.h"
+#include "extract/registry.h"
+
 #include <httplib.h>
 
 #include <filesystem>
@@ -69,6 +75,10 @@ ingest::ObjectContext Context::Objects() const {
   return ingest::ObjectContext{*svc.store, *svc.blobs, svc.blob_options, scope};
 }
 
+catalog::CollectionContext Context::Collections() const {
+  return catalog::CollectionContext{*svc.store, *svc.extractors, scope};
+}
+
 bool Context::QueryFlag(const std::string& name, bool fallback) const {
   if (!req.has_param(name.c_str())) return fallback;
   std::string v = req.get_param_value(name.c_str());
@@ -98,6 +108,19 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
     return !r.ok() || *r;  // on a read error keep the file
   });
   if (!swept.ok()) return swept.status();
+  // Models load lazily on first use; the engine's workers start now and pick
+  // up whatever the previous process left in the queue.
+  std::string models_dir = config.models_dir;
+  if (models_dir.empty()) {
+    models_dir = extract::DefaultModelsDir(std::filesystem::read_symlink("/proc/self/exe", ec).string());
+  }
+  svc.models = std::make_unique<extract::ModelRegistry>(models_dir, static_cast<size_t>(config.inference_cache_bytes));
+  svc.extractors = std::make_unique<extract::ExtractorRegistry>(*svc.models);
+  engine::EngineOptions engine_options;
+  engine_options.workers = config.workers > 0 ? config.workers
+                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  svc.engine = std::make_unique<engine::Engine>(*svc.store, *svc.blob_store, *svc.extractors, engine_options);
+  RETURN_IF_ERROR(svc.engine->Start());
   svc.blob_options.max_inline_bytes = static_cast<uint64_t>(config.max_inline_blob_bytes);
   svc.blob_options.fetch.max_bytes = static_cast<uint64_t>(config.max_url_blob_bytes);
   svc.blob_options.fetch.allow_private_addresses = config.allow_private_urls;
@@ -153,7 +176,8 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
     SendError(res, Status::Internal(what));
   });
 
-  for (auto* group : {&AdminRoutes, &NamespaceRoutes, &BucketRoutes, &ObjectRoutes, &UploadRoutes}) {
+  for (auto* group : {&AdminRoutes, &NamespaceRoutes, &BucketRoutes, &ObjectRoutes, &UploadRoutes, &CollectionRoutes,
+                      &DocumentRoutes, &BatchRoutes, &TaskRoutes}) {
     for (const auto& route : (*group)()) s->routes_.push_back(route);
   }
   Json openapi = OpenApiDocument(s->routes_);
@@ -187,7 +211,7 @@ void Server::Install(const Route& route) {
         ASSIGN_OR_RETURN(ctx.body, ParseJson(req.body, svc->config.max_json_depth));
       }
       ASSIGN_OR_RETURN(Json out, route.handler(ctx));
-      if (!ctx.raw_response) SendJson(res, 200, out);
+      if (!ctx.raw_response) SendJson(res, ctx.status, out);
       return Status::Ok();
     };
     Status st = run();

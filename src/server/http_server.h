@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog/api_keys.h"
+#include "catalog/collections.h"
 #include "core/config.h"
 #include "core/json_util.h"
 #include "ingest/blob_keeper.h"
@@ -25,6 +26,13 @@ class Server;
 class ContentReader;
 }  // namespace httplib
 
+namespace strata::engine {
+class Engine;
+}
+namespace strata::extract {
+class ModelRegistry;
+}
+
 namespace strata::server {
 
 // Everything a handler may use; owned by Server, shared by all threads.
@@ -36,6 +44,9 @@ struct Services {
   std::string signing_key;  // HMAC key of presigned URLs, kept in the store
   std::string public_url;
   ingest::BlobSourceOptions blob_options;
+  std::unique_ptr<extract::ModelRegistry> models;
+  std::unique_ptr<extract::ExtractorRegistry> extractors;
+  std::unique_ptr<engine::Engine> engine;  // task queue and workers
 };
 
 struct Context {
@@ -46,12 +57,14 @@ struct Context {
   storage::Scope scope;     // set for namespaced routes
   Json body;                // parsed JSON body (null when empty)
   bool raw_response = false;  // the handler wrote res itself
+  int status = 200;           // HTTP status of a successful answer (e.g. 202 Accepted)
 
   std::string Param(size_t i) const;  // regex capture i (1-based)
   std::map<std::string, std::string> Query() const;
   bool QueryFlag(const std::string& name, bool fallback = false) const;
   // The ingest services' view of this request (its store, blobs and namespace).
   ingest::ObjectContext Objects() const;
+  catalog::CollectionContext Collections() const;
 };
 
 // Writes a JSON body, or a Status as the error envelope.
@@ -75,6 +88,10 @@ std::vector<Route> NamespaceRoutes();
 std::vector<Route> BucketRoutes();
 std::vector<Route> ObjectRoutes();
 std::vector<Route> UploadRoutes();
+std::vector<Route> CollectionRoutes();  // collections, extractors registry
+std::vector<Route> DocumentRoutes();    // documents, lineage
+std::vector<Route> BatchRoutes();       // batches, trigger
+std::vector<Route> TaskRoutes();
 
 // The OpenAPI 3.1 document of the routes this server answers.
 Json OpenApiDocument(const std::vector<Route>& routes);

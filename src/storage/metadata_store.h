@@ -199,6 +199,15 @@ class Writer : public virtual Reader {
   virtual Status PutFeatures(const Scope& scope, const std::string& collection, const std::string& doc_id,
                              const DocumentFeatures& features) = 0;
 
+  // Deletes (with their features) documents a collection made from one
+  // source, by the run that wrote them (_internal.metadata.run_id): those of
+  // other runs (stale after a re-run), or those of this run (a failed item's
+  // partial output). Returns how many.
+  enum class RunMatch { kOtherRuns, kThisRun };
+  virtual Result<int64_t> DeleteSourceDocuments(const Scope& scope, const std::string& collection,
+                                                const std::string& source_id, const std::string& run_id,
+                                                RunMatch match) = 0;
+
   virtual Status EnqueueJob(const Job& job) = 0;
   // The oldest queued job, now marked running (attempts + 1); nullopt when none.
   virtual Result<std::optional<Job>> ClaimJob() = 0;

@@ -680,6 +680,21 @@ class SqliteWriter : public SqliteReader, public Writer {
     return Status::Ok();
   }
 
+  Result<int64_t> DeleteSourceDocuments(const Scope& scope, const std::string& collection,
+                                        const std::string& source_id, const std::string& run_id,
+                                        RunMatch match) override {
+    const std::string where = std::string("parent = ? AND ") + kSourceExpr +
+                              " = ? AND COALESCE(json_extract(doc, '$._internal.metadata.run_id'), '') " +
+                              (match == RunMatch::kThisRun ? "=" : "!=") + " ?";
+    const std::vector<Json> params = {collection, source_id, run_id};
+    RETURN_IF_ERROR(DropFeatures(scope, where, params));
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM documents WHERE org = ? AND ns = ? AND " + where));
+    s.Bind(1, scope.org).Bind(2, scope.ns);
+    BindAll(s, params, 3);
+    RETURN_IF_ERROR(s.Run());
+    return db_.Changes();
+  }
+
   Status EnqueueJob(const Job& j) override {
     ASSIGN_OR_RETURN(auto s, db_.Prepare(
         "INSERT INTO jobs(id, org, ns, type, grp, payload) VALUES (?, ?, ?, ?, ?, ?)"));

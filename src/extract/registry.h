@@ -1,0 +1,31 @@
+// The extractors this server runs, by name and version, and their public
+// description (GET /v1/collections/features/extractors).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "extract/extractor.h"
+
+namespace strata::extract {
+
+class ExtractorRegistry {
+ public:
+  // The built-in extractors; `models` must outlive the registry.
+  explicit ExtractorRegistry(ModelRegistry& models);
+
+  // nullptr when unknown.
+  const Extractor* Find(const std::string& name, const std::string& version) const;
+  // By feature_extractor_id ("text_extractor_v1"); nullptr when unknown.
+  const Extractor* FindById(const std::string& id) const;
+  const std::vector<std::unique_ptr<Extractor>>& all() const { return extractors_; }
+
+  // FeatureExtractorResponseModel of one extractor.
+  Json Describe(const Extractor& e) const;
+
+ private:
+  std::vector<std::unique_ptr<Extractor>> extractors_;
+};
+
+}  // namespace strata::extract
