@@ -7,17 +7,26 @@ JOBS       ?= 2
 PORT       ?= 8080
 DATA       ?= ./data
 
-.PHONY: all deps build run test asan bench clean
+.PHONY: all deps models onnxruntime build run test asan bench clean
 
 all: build
 
 deps:
 	@bash scripts/deps.sh
 
+# Model files into .cache/models (GloVe vectors, fastText language id).
+models: deps
+	@bash scripts/fetch_models.sh
+
+# ONNX Runtime into .cache/onnxruntime (the C header the build needs, the library
+# that user-brought ONNX models run on).
+onnxruntime: deps
+	@bash scripts/fetch_onnxruntime.sh
+
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: deps $(BUILD)/build.ninja
+build: deps models onnxruntime $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -27,7 +36,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the whole suite.
-asan: deps
+asan: deps onnxruntime
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)

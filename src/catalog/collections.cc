@@ -297,11 +297,11 @@ Json VectorIndexes(const extract::ExtractorInfo& info, const std::vector<extract
 // parameters it locks there.
 Status ApplyRegistration(const Json& ns_doc, const extract::ExtractorInfo& info, Json& params, const Json& given,
                          ValidationErrors& errs) {
-  const Json* reg = nullptr;
+  std::optional<Json> reg;
   for (const auto& e : ns_doc.value("feature_extractors", Json::array())) {
-    if (e.value("feature_extractor_name", "") == info.name && e.value("version", "") == info.version) reg = &e;
+    if (e.value("feature_extractor_name", "") == info.name && e.value("version", "") == info.version) reg = e;
   }
-  if (reg == nullptr) {
+  if (!reg) {
     if (info.locked_parameters.empty()) return Status::Ok();  // nothing to lock (passthrough)
     errs.Add("body.feature_extractor.feature_extractor_name",
              "the namespace does not register " + info.name + "@" + info.version +

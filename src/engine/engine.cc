@@ -62,6 +62,7 @@ void Engine::WorkerLoop() {
       continue;
     }
     Status run = RunJob(*this, *job);
+    Wake();  // a job may have queued the next tier's jobs
     if (!run.ok()) {
       // The job could not record its own outcome (a storage error): leave it
       // running; the next start re-runs it. Say so rather than spin on it.

@@ -77,18 +77,6 @@ std::string_view TrimSpace(std::string_view s) {
 // A table of 256 flags, one per byte value.
 using ByteTable = std::array<bool, 256>;
 
-template <typename Pred>
-constexpr ByteTable MakeTable(Pred pred) {
-  ByteTable t{};
-  for (int c = 0; c < 256; ++c) t[c] = pred(static_cast<unsigned char>(c));
-  return t;
-}
-
-// Bytes that may start whitespace: ASCII whitespace and the leads of the
-// non-ASCII whitespace code points (confirmed with UnicodeSpaceLength).
-constexpr ByteTable kMaybeSpace =
-    MakeTable([](unsigned char c) { return IsAsciiSpace(c) || c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3; });
-
 // Validates p[0, n) as UTF-8 (Unicode Table 3-7: no overlongs, no surrogates,
 // nothing above U+10FFFF). Returns the length of the prefix made of whole
 // valid sequences. When it stops short of n, *invalid says whether p[result]
@@ -102,10 +90,14 @@ size_t ValidUtf8Prefix(const unsigned char* p, size_t n, bool* invalid) {
     if (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
+      uint64_t high = w & 0x8080808080808080ull;
+      if (high == 0) {
         i += 8;
         continue;
       }
+      // Skip the ASCII bytes before the first high one (byte 0 is the low
+      // byte of w on a little-endian machine).
+      if constexpr (std::endian::native == std::endian::little) i += std::countr_zero(high) / 8;
     }
     unsigned char c = p[i];
     if (c < 0x80) {
@@ -200,7 +192,8 @@ class BlockReader {
 
 // ---------------------------------------------------------------------------
 // Chunk output: numbers chunks, calls the emitter (ChunkText) or only counts
-// (CountChunks, where no chunk text is assembled at all).
+// (CountChunks, where words, sentences and paragraphs do not even assemble
+// chunk texts; characters keep theirs to skip whitespace-only windows).
 
 class Sink {
  public:
@@ -257,8 +250,10 @@ size_t PrefixOfCodePoints(std::string_view s, int64_t want, int64_t* got) {
   while (want - c >= 8 && i + 8 <= n) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
-    uint64_t cont = w & ~(w << 1) & 0x8080808080808080ull;
-    c += 8 - std::popcount(cont);
+    uint64_t cont = (w & ~(w << 1) & 0x8080808080808080ull) >> 7;  // 1 in each continuation byte
+    // Sum of the eight bytes (a multiply, as std::popcount may be a library
+    // call without -mpopcnt).
+    c += 8 - static_cast<int64_t>((cont * 0x0101010101010101ull) >> 56);
     i += 8;
   }
   // Byte by byte up to the lead byte of code point want + 1.
@@ -357,6 +352,9 @@ class PositionQueue {
   size_t size_ = 0;
 };
 
+// The hot path (one call per word) reports failure as a bool and keeps the
+// emitter's status aside: building and destroying a Status per unit would
+// cost more than the rest of the work on a word.
 class UnitWindow {
  public:
   UnitWindow(const ChunkOptions& o, std::string_view separator, Sink& sink)
@@ -367,56 +365,63 @@ class UnitWindow {
         sink_(sink),
         keep_(sink.keeps_text()) {}
 
-  // Appends a unit: non-empty, trimmed, at most max_chunk_bytes.
-  Status Add(std::string_view unit) {
+  // Appends a unit: non-empty, trimmed, at most max_chunk_bytes. False when
+  // the emitter failed (see TakeStatus).
+  bool Add(std::string_view unit) {
     const auto len = static_cast<int64_t>(unit.size());
-    // Size cap: close the chunk early, or let go of overlap units that were
-    // already emitted, until the unit fits.
-    while (!starts_.empty() && Bytes() + static_cast<int64_t>(sep_.size()) + len > cap_) {
-      const auto n = static_cast<int64_t>(starts_.size());
-      if (n > emitted_) {
-        RETURN_IF_ERROR(EmitWindow());
-        DropFront(std::max<int64_t>(1, n - overlap_));
-      } else {
-        DropFront(1);
-      }
-    }
+    const auto sep = static_cast<int64_t>(sep_.size());
+    if (!starts_.empty() && Bytes() + sep + len > cap_ && !MakeRoom(len)) return false;
     int64_t start = end_;
     if (starts_.empty()) {
       text_.clear();
       base_ = end_;
     } else {
-      start += static_cast<int64_t>(sep_.size());
+      start += sep;
       if (keep_) text_.append(sep_);
     }
     if (keep_) text_.append(unit);
     starts_.push_back(start);
     end_ = start + len;
     if (static_cast<int64_t>(starts_.size()) == size_) {
-      RETURN_IF_ERROR(EmitWindow());
+      if (!EmitWindow()) return false;
       DropFront(size_ - overlap_);
     }
-    return Status::Ok();
+    return true;
   }
 
-  Status Finish() {
-    if (static_cast<int64_t>(starts_.size()) > emitted_) return EmitWindow();
-    return Status::Ok();
-  }
+  bool Finish() { return static_cast<int64_t>(starts_.size()) > emitted_ ? EmitWindow() : true; }
+
+  Status TakeStatus() { return std::move(status_); }
 
  private:
   // Positions are offsets in the (virtual) concatenation of everything added,
   // so they stay valid when the text is compacted, or not kept at all.
   int64_t Bytes() const { return end_ - starts_.front(); }
 
-  Status EmitWindow() {
+  // Size cap: closes the chunk early, or lets go of overlap units that were
+  // already emitted, until a unit of `len` bytes fits.
+  bool MakeRoom(int64_t len) {
+    while (!starts_.empty() && Bytes() + static_cast<int64_t>(sep_.size()) + len > cap_) {
+      const auto n = static_cast<int64_t>(starts_.size());
+      if (n > emitted_) {
+        if (!EmitWindow()) return false;
+        DropFront(std::max<int64_t>(1, n - overlap_));
+      } else {
+        DropFront(1);
+      }
+    }
+    return true;
+  }
+
+  bool EmitWindow() {
     emitted_ = static_cast<int64_t>(starts_.size());
     if (!keep_) {
       sink_.CountOne();  // units are never whitespace, so the chunk is not empty
-      return Status::Ok();
+      return true;
     }
-    return sink_.Emit(std::string_view(text_).substr(static_cast<size_t>(starts_.front() - base_),
-                                                     static_cast<size_t>(Bytes())));
+    status_ = sink_.Emit(std::string_view(text_).substr(static_cast<size_t>(starts_.front() - base_),
+                                                        static_cast<size_t>(Bytes())));
+    return status_.ok();
   }
 
   void DropFront(int64_t k) {
@@ -438,9 +443,11 @@ class UnitWindow {
   int64_t emitted_ = 0;         // how many front units an emitted chunk already had
   std::string text_;            // units joined by sep_, text_[0] at position base_
   int64_t base_ = 0;
+  Status status_;               // the emitter's error, once Add returned false
 };
 
 // Collects a unit that spans blocks (or is cut for the size cap) in cur_.
+// Like UnitWindow::Add, Append and Flush return false when the emitter failed.
 class UnitBuilder : public Segmenter {
  public:
   UnitBuilder(const ChunkOptions& o, std::string_view separator, Sink& sink)
@@ -449,7 +456,7 @@ class UnitBuilder : public Segmenter {
  protected:
   // Appends [p, q) to the current unit; a unit reaching the size cap is
   // flushed and a new one begins (cut at a code point boundary).
-  Status Append(const unsigned char* p, const unsigned char* q) {
+  bool Append(const unsigned char* p, const unsigned char* q) {
     size_t n = static_cast<size_t>(q - p);
     while (cur_.size() + n > cap_) {
       size_t cut = cap_ - cur_.size();  // < n
@@ -457,26 +464,49 @@ class UnitBuilder : public Segmenter {
       cur_.append(reinterpret_cast<const char*>(p), cut);
       p += cut;
       n -= cut;
-      RETURN_IF_ERROR(Flush());
+      if (!Flush()) return false;
     }
     cur_.append(reinterpret_cast<const char*>(p), n);
-    return Status::Ok();
+    return true;
   }
 
   // Ends the current unit.
-  Status Flush() {
+  bool Flush() {
     std::string_view unit = TrimSpace(cur_);
-    Status st = unit.empty() ? Status::Ok() : window_.Add(unit);
+    bool ok = unit.empty() || window_.Add(unit);
     cur_.clear();
     OnFlush();
-    return st;
+    return ok;
   }
   virtual void OnFlush() {}
+
+  // The end of a Feed or Finish: the emitter's error if a call returned false.
+  Status Done(bool ok) { return ok ? Status::Ok() : window_.TakeStatus(); }
 
   const size_t cap_;
   UnitWindow window_;
   std::string cur_;
 };
+
+// The first byte in [p, end) that may end a word: one <= 0x20 (ASCII
+// whitespace is among them) or >= 0x80 (the lead of a possible Unicode space).
+// Eight bytes at a time, since most words fit in one such step.
+inline const unsigned char* NextCandidate(const unsigned char* p, const unsigned char* end) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      // (w - 0x21 per byte) & ~w sets the high bit of bytes below 0x21 (exact
+      // up to the first one, which is all we use); | w adds the high bytes.
+      uint64_t m = (((w - 0x21 * kOnes) & ~w) | w) & kHigh;
+      if (m != 0) return p + std::countr_zero(m) / 8;
+      p += 8;
+    }
+  }
+  while (p < end && *p > 0x20 && *p < 0x80) ++p;
+  return p;
+}
 
 class WordSegmenter : public UnitBuilder {
  public:
@@ -494,30 +524,29 @@ class WordSegmenter : public UnitBuilder {
       }
       const unsigned char* start = p;
       for (;;) {
-        while (p < end && !kMaybeSpace[*p]) ++p;
-        if (p == end || *p < 0x80 || UnicodeSpaceLength(p) > 0) break;
-        p += SequenceLength(*p);  // a non-space code point sharing a lead byte with one
+        p = NextCandidate(p, end);
+        if (p == end) break;
+        if (*p < 0x80) {
+          if (IsAsciiSpace(*p)) break;
+          ++p;  // a control character
+        } else {
+          if (UnicodeSpaceLength(p) > 0) break;
+          p += SequenceLength(*p);
+        }
       }
-      if (p == end) {  // the word may go on in the next block
-        RETURN_IF_ERROR(Append(start, p));
-        break;
-      }
+      if (p == end) return Done(Append(start, p));  // the word may go on in the next block
       in_word_ = false;
       if (cur_.empty() && static_cast<size_t>(p - start) <= cap_) {
         // The common case: the whole word is in this block; no copy into cur_.
-        RETURN_IF_ERROR(window_.Add(std::string_view(reinterpret_cast<const char*>(start), p - start)));
-      } else {
-        RETURN_IF_ERROR(Append(start, p));
-        RETURN_IF_ERROR(Flush());
+        if (!window_.Add(std::string_view(reinterpret_cast<const char*>(start), p - start))) return Done(false);
+      } else if (!Append(start, p) || !Flush()) {
+        return Done(false);
       }
     }
     return Status::Ok();
   }
 
-  Status Finish() override {
-    if (in_word_) RETURN_IF_ERROR(Flush());
-    return window_.Finish();
-  }
+  Status Finish() override { return Done((!in_word_ || Flush()) && window_.Finish()); }
 
  private:
   bool in_word_ = false;
@@ -550,12 +579,8 @@ class TextSegmenter : public UnitBuilder {
         case State::kBody: {  // inside a unit: copy up to the next newline or terminator
           const unsigned char* q = p;
           while (q < end && !special_[*q]) ++q;
-          if (q == end) {
-            RETURN_IF_ERROR(Append(p, q));
-            p = q;
-            break;
-          }
-          RETURN_IF_ERROR(Append(p, q + 1));
+          if (q == end) return Done(Append(p, q));
+          if (!Append(p, q + 1)) return Done(false);
           p = q + 1;
           if (*q == '\n') {
             state_ = State::kSpace;
@@ -573,10 +598,10 @@ class TextSegmenter : public UnitBuilder {
             state_ = State::kBody;
           } else if (*p == '\n' && ++newlines_ >= 2) {
             ++p;
-            RETURN_IF_ERROR(Flush());
+            if (!Flush()) return Done(false);
             state_ = State::kGap;
           } else {
-            RETURN_IF_ERROR(Append(p, p + n));
+            if (!Append(p, p + n)) return Done(false);
             p += n;
           }
           break;
@@ -587,17 +612,17 @@ class TextSegmenter : public UnitBuilder {
               term_at_ = cur_.size();
               closed_ = false;
             }
-            RETURN_IF_ERROR(Append(p, p + 1));
+            if (!Append(p, p + 1)) return Done(false);
             ++p;
           } else if (size_t c = CloserLength(p); c > 0) {
-            RETURN_IF_ERROR(Append(p, p + c));
+            if (!Append(p, p + c)) return Done(false);
             p += c;
             closed_ = true;
           } else if (SpaceLength(p) > 0) {
             if (AfterAbbreviation()) {
               state_ = State::kBody;  // the sentence goes on; kBody takes the whitespace
             } else {
-              RETURN_IF_ERROR(Flush());
+              if (!Flush()) return Done(false);
               state_ = State::kGap;
             }
           } else {
@@ -610,10 +635,7 @@ class TextSegmenter : public UnitBuilder {
     return Status::Ok();
   }
 
-  Status Finish() override {
-    if (state_ != State::kGap) RETURN_IF_ERROR(Flush());
-    return window_.Finish();
-  }
+  Status Finish() override { return Done((state_ == State::kGap || Flush()) && window_.Finish()); }
 
  private:
   enum class State { kGap, kBody, kSpace, kTerm };

@@ -86,7 +86,8 @@ using ChunkEmitFn = std::function<Status(int64_t chunk_index, std::string_view t
 Status ChunkText(std::istream& in, const ChunkOptions& opts, const ChunkEmitFn& emit);
 
 // The number of chunks ChunkText would emit for the same bytes, with the same
-// errors; the same pass without assembling chunk texts.
+// errors: the same pass without an emitter (and, but for characters, without
+// assembling chunk texts).
 Result<int64_t> CountChunks(std::istream& in, const ChunkOptions& opts);
 
 // ChunkText over an in-memory text, collecting the chunks (small inputs, tests).

@@ -49,7 +49,7 @@ const std::vector<std::string>& Migrations() {
       // the expressions match what the filter compiler emits for the same paths.
       "CREATE INDEX documents_root ON documents(org, ns, "
       "  json_extract(doc, '$.\"_internal\".\"lineage\".\"root_object_id\"'));"
-      "CREATE INDEX documents_source ON documents(parent, "
+      "CREATE INDEX documents_source ON documents(org, ns, parent, "
       "  json_extract(doc, '$.\"_internal\".\"lineage\".\"source_id\"'));"
       // Dense vectors of a document, one row per named vector (float32, little endian).
       "CREATE TABLE doc_vectors ("

@@ -147,16 +147,17 @@ class SqliteReader : public virtual Reader {
 
   Result<Record> Get(Kind kind, const Scope& scope, const std::string& id_or_name,
                      const std::optional<std::string>& parent) override {
-    std::string sql = std::string("SELECT ") + kColumns + " FROM " + TableOf(kind) +
-                      " WHERE org = ? AND ns = ? AND (id = ? OR name = ?)" +
-                      (parent ? " AND parent = ?" : "") + " ORDER BY id = ? DESC LIMIT 1";
-    ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
-    s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, id_or_name).Bind(4, id_or_name);
-    int i = 5;
-    if (parent) s.Bind(i++, *parent);
-    s.Bind(i, id_or_name);
-    if (s.Step()) return ReadRecord(s);
-    RETURN_IF_ERROR(s.status());
+    // By id first, then by name: two index lookups (an OR of both would make
+    // SQLite scan the scope).
+    for (const char* column : {"id", "name"}) {
+      std::string sql = std::string("SELECT ") + kColumns + " FROM " + TableOf(kind) + " WHERE " + column +
+                        " = ? AND org = ? AND ns = ?" + (parent ? " AND parent = ?" : "") + " LIMIT 1";
+      ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
+      s.Bind(1, id_or_name).Bind(2, scope.org).Bind(3, scope.ns);
+      if (parent) s.Bind(4, *parent);
+      if (s.Step()) return ReadRecord(s);
+      RETURN_IF_ERROR(s.status());
+    }
     return Status::NotFound("");
   }
 
