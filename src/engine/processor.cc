@@ -44,17 +44,14 @@ class JobRunner {
   }
 
   Status Run() {
-    bool live = false;
+    // Whether the batch is still live is checked by the job's last
+    // transaction (a cancel drops queued jobs; a running one finds out there).
     RETURN_IF_ERROR(engine_.store().Read([&](storage::Reader& r) -> Status {
-      auto batch = r.Get(Kind::kBatch, scope_, batch_id_);
-      if (!batch.ok()) return batch.status().code() == StatusCode::kNotFound ? Status::Ok() : batch.status();
-      live = !IsTerminalStatus(batch->doc.value("status", ""));
       auto col = r.Get(Kind::kCollection, scope_, collection_id_);
       if (col.ok()) collection_ = col->doc;
       else if (col.status().code() != StatusCode::kNotFound) return col.status();
       return Status::Ok();
     }));
-    if (!live) return Finish(/*record=*/false);  // canceled or deleted: drop the job
     if (collection_.is_null()) return FailAll(Status::NotFound("collection " + collection_id_ + " was deleted"), "engine");
     RETURN_IF_ERROR(Prepare());
     if (!run_) return FailAll(start_error_, "model");

@@ -4,6 +4,7 @@
 
 #include "engine/engine.h"
 #include "extract/models/model_registry.h"
+#include "extract/models/onnx_runtime.h"
 #include "extract/registry.h"
 
 #include <httplib.h>
@@ -114,6 +115,7 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   if (models_dir.empty()) {
     models_dir = extract::DefaultModelsDir(std::filesystem::read_symlink("/proc/self/exe", ec).string());
   }
+  if (!config.onnxruntime_lib.empty()) extract::SetOnnxRuntimeLibrary(config.onnxruntime_lib);
   svc.models = std::make_unique<extract::ModelRegistry>(models_dir, static_cast<size_t>(config.inference_cache_bytes));
   svc.extractors = std::make_unique<extract::ExtractorRegistry>(*svc.models);
   engine::EngineOptions engine_options;

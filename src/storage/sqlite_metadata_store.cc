@@ -684,16 +684,18 @@ class SqliteWriter : public SqliteReader, public Writer {
   Result<int64_t> DeleteSourceDocuments(const Scope& scope, const std::string& collection,
                                         const std::string& source_id, const std::string& run_id,
                                         RunMatch match) override {
-    const std::string where = std::string("parent = ? AND ") + kSourceExpr +
-                              " = ? AND COALESCE(json_extract(doc, '$._internal.metadata.run_id'), '') " +
-                              (match == RunMatch::kThisRun ? "=" : "!=") + " ?";
-    const std::vector<Json> params = {collection, source_id, run_id};
-    RETURN_IF_ERROR(DropFeatures(scope, where, params));
-    ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM documents WHERE org = ? AND ns = ? AND " + where));
-    s.Bind(1, scope.org).Bind(2, scope.ns);
-    BindAll(s, params, 3);
-    RETURN_IF_ERROR(s.Run());
-    return db_.Changes();
+    // One indexed probe finds the documents; usually there are none (a first
+    // run, or a re-run that rewrote every document), and nothing else runs.
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        std::string("SELECT id FROM documents WHERE org = ? AND ns = ? AND parent = ? AND ") + kSourceExpr +
+        " = ? AND COALESCE(json_extract(doc, '$._internal.metadata.run_id'), '') " +
+        (match == RunMatch::kThisRun ? "=" : "!=") + " ?"));
+    s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, collection).Bind(4, source_id).Bind(5, run_id);
+    std::vector<std::string> ids;
+    while (s.Step()) ids.push_back(s.ColumnText(0));
+    RETURN_IF_ERROR(s.status());
+    for (const auto& id : ids) RETURN_IF_ERROR(Delete(Kind::kDocument, scope, id));
+    return static_cast<int64_t>(ids.size());
   }
 
   Status EnqueueJob(const Job& j) override {

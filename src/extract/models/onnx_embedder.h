@@ -1,0 +1,36 @@
+// The ONNX backend: a BERT-style sentence encoder folder the user brings
+// (e.g. an export of E5, BGE or MiniLM), run with ONNX Runtime on the CPU.
+//
+// The folder holds model.onnx, a WordPiece tokenizer (tokenizer.json, else
+// vocab.txt) and config.json:
+//   backend          "onnx"
+//   dimensions       the vector size (may be left out when the model declares it)
+//   pooling          "mean" (over real tokens; default) | "cls"
+//   normalize        L2-normalise the vectors (default true)
+//   max_tokens       truncation, [CLS] and [SEP] included (default 512)
+//   query_prefix     prepended to queries, e.g. "query: " (default "")
+//   passage_prefix   prepended to passages, e.g. "passage: " (default "")
+//   output_name      the output to read (default last_hidden_state, else the
+//                    first); a 2-D [batch, dim] output is taken as the sentence
+//                    embedding itself, without pooling
+//   lowercase        overrides the tokenizer's own setting (vocab.txt: true)
+//   batch_size       texts per model run (default 32)
+//   threads          ONNX Runtime intra-op threads (default: one per core)
+// The model's inputs are input_ids and attention_mask, and token_type_ids when
+// it declares them, all int64 [batch, seq].
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/json_util.h"
+#include "core/status.h"
+#include "extract/models/embedder.h"
+
+namespace strata::extract {
+
+// Loads ONNX Runtime when needed (see onnx_runtime.h): without it, Unavailable.
+Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
+                                                   const std::string& folder, const Json& config);
+
+}  // namespace strata::extract
