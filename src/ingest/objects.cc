@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "catalog/aggregate_request.h"
 #include "catalog/bucket_schema.h"
 #include "catalog/buckets.h"
 #include "core/crypto.h"
@@ -470,74 +471,15 @@ Result<Json> ListObjects(ObjectContext& ctx, const std::string& bucket, const Js
 }
 
 Result<Json> AggregateObjects(ObjectContext& ctx, const std::string& bucket, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("body", "expected a JSON object", "type_error");
-  ValidationErrors errs;
-  storage::AggregateSpec spec;
-  std::vector<std::string> group_alias;
-  const Json& gb = body.value("group_by", Json());
-  if (!gb.is_array()) errs.Add("body.group_by", "field required: a list of {field, alias}", "missing");
-  else {
-    for (size_t i = 0; i < gb.size(); ++i) {
-      const Json& g = gb[i];
-      std::string field = g.is_string() ? g.get<std::string>() : (g.is_object() ? g.value("field", "") : "");
-      if (field.empty()) {
-        errs.Add("body.group_by[" + std::to_string(i) + "].field", "field required", "missing");
-        continue;
-      }
-      spec.group_by.push_back(field);
-      group_alias.push_back(g.is_object() && g.contains("alias") && g["alias"].is_string() ? g["alias"].get<std::string>() : field);
-    }
-  }
-  const Json& aggs = body.value("aggregations", Json());
-  if (!aggs.is_array() || aggs.empty()) errs.Add("body.aggregations", "field required: a list of {function, field, alias}", "missing");
-  else {
-    static const std::vector<std::string> kFns = {"count", "count_distinct", "sum", "avg", "min", "max"};
-    for (size_t i = 0; i < aggs.size(); ++i) {
-      const Json& a = aggs[i];
-      std::string loc = "body.aggregations[" + std::to_string(i) + "]";
-      if (!a.is_object()) {
-        errs.Add(loc, "expected {function, field, alias}", "type_error");
-        continue;
-      }
-      std::string fn = a.value("function", "");
-      std::string field = a.contains("field") && a["field"].is_string() ? a["field"].get<std::string>() : "";
-      if (a.contains("distinct_field") && a["distinct_field"].is_string()) field = a["distinct_field"];
-      std::string alias = a.contains("alias") && a["alias"].is_string() ? a["alias"].get<std::string>() : fn;
-      if (std::find(kFns.begin(), kFns.end(), fn) == kFns.end()) {
-        errs.Add(loc + ".function", "supported: count, count_distinct, sum, avg, min, max", "enum");
-      } else if (fn != "count" && field.empty()) {
-        errs.Add(loc + ".field", fn + " needs a field", "missing");
-      }
-      spec.ops.push_back({fn, field, alias});
-    }
-  }
-  if (body.contains("limit") && !body["limit"].is_null()) {
-    if (!body["limit"].is_number_integer() || body["limit"].get<int64_t>() < 1) errs.Add("body.limit", "must be a positive integer", "type_error");
-    else spec.limit = std::min<int64_t>(body["limit"].get<int64_t>(), 10000);
-  }
-  std::optional<filter::Node> f;
-  if (body.contains("filters") && !body["filters"].is_null()) {
-    auto parsed = filter::Parse(body["filters"], "body.filters");
-    if (!parsed.ok()) return parsed.status();
-    f = std::move(parsed).value();
-    spec.filter = &*f;
-  }
-  RETURN_IF_ERROR(errs.ToStatus());
+  ASSIGN_OR_RETURN(catalog::AggregateRequest req, catalog::ParseAggregateRequest(body));
   std::vector<storage::AggregateRow> rows;
   RETURN_IF_ERROR(ctx.store.Read([&](storage::Reader& r) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.scope, bucket));
-    spec.parent = b.id;
-    ASSIGN_OR_RETURN(rows, r.Aggregate(Kind::kObject, ctx.scope, spec));
+    req.spec.parent = b.id;
+    ASSIGN_OR_RETURN(rows, r.Aggregate(Kind::kObject, ctx.scope, req.spec));
     return Status::Ok();
   }));
-  Json results = Json::array();
-  for (const auto& row : rows) {
-    Json group = Json::object();
-    for (size_t i = 0; i < spec.group_by.size(); ++i) group[group_alias[i]] = row.group[spec.group_by[i]];
-    results.push_back({{"group", group}, {"metrics", row.values}});
-  }
-  return Json{{"results", results}, {"total_groups", results.size()},
-              {"query_info", {{"group_by", spec.group_by}, {"limit", spec.limit}}}};
+  return catalog::AggregateResponse(req, rows);
 }
 
 }  // namespace strata::ingest

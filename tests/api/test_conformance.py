@@ -110,6 +110,34 @@ class ConformanceTest(ApiTestCase):
         hit(c, "GET", f"/v1/buckets/tb/uploads/{up['upload_id']}", u + "/{upload_id}")
         hit(c, "POST", "/v1/buckets/tb/uploads/list", u + "/list", {})
         hit(c, "DELETE", f"/v1/buckets/tb/uploads/{up['upload_id']}", u + "/{upload_id}")
+
+        # documents and lineage
+        hit(c, "POST", "/v1/collections", "/v1/collections", {
+            "collection_name": "tour_docs", "source": {"type": "bucket", "bucket_ids": ["tb"]},
+            "feature_extractor": {"feature_extractor_name": "passthrough_extractor", "version": "v1"}})
+        root = hit(c, "POST", "/v1/buckets/tb/objects", o, {"n": 7})["object_id"]
+        d = "/v1/collections/{collection_identifier}/documents"
+        docs = "/v1/collections/tour_docs/documents"
+        doc = hit(c, "POST", docs, d, {"source_object_id": root, "metadata": {"n": 1}})["document_id"]
+        doc2 = hit(c, "POST", docs, d, {"metadata": {"n": 2}})["document_id"]
+        hit(c, "POST", docs + "/list", d + "/list", {"sort": {"field": "n"}}, params={"include_total": "true"})
+        hit(c, "POST", docs + "/list", d + "/list", {"group_by": "n"})
+        hit(c, "POST", docs + "/aggregate", d + "/aggregate",
+            {"group_by": [{"field": "n"}], "aggregations": [{"function": "count", "alias": "c"}]})
+        one = d + "/{document_id}"
+        hit(c, "GET", f"{docs}/{doc}", one, params={"return_vectors": "true", "return_presigned_urls": "true"})
+        hit(c, "PATCH", f"{docs}/{doc}", one, {"n": 3})
+        hit(c, "PUT", f"{docs}/{doc}", one, {"n": 4})
+        hit(c, "PATCH", docs + "/bulk", d + "/bulk", {"filters": {"n": 4}, "update_data": {"seen": True}})
+        hit(c, "POST", docs + "/batch", d + "/batch", {"updates": [{"document_id": doc, "update_data": {"m": 1}}]})
+        hit(c, "GET", f"/v1/collections/tour_docs/documents/{doc}/lineage",
+            "/v1/collections/{collection_id}/documents/{document_id}/lineage")
+        hit(c, "GET", f"/v1/objects/{root}/documents", "/v1/objects/{object_id}/documents",
+            params={"collection_ids": "tour_docs"})
+        hit(c, "GET", f"/v1/objects/{root}/decomposition-tree", "/v1/objects/{object_id}/decomposition-tree",
+            params={"include_document_ids": "true"})
+        hit(c, "DELETE", docs + "/batch", d + "/batch", {"document_ids": [doc2]})
+        hit(c, "DELETE", f"{docs}/{doc}", one)
         hit(c, "DELETE", "/v1/buckets/tb", b)
         hit(admin, "DELETE", "/v1/namespaces/tour", ns)
 
