@@ -271,28 +271,6 @@ Json SchemaAt(const Json& props, const std::string& path) {
   return {{"type", "string"}};
 }
 
-Json VectorIndexes(const extract::ExtractorInfo& info, const std::vector<extract::VectorOutput>& outs) {
-  Json list = Json::array();
-  for (const auto& v : outs) {
-    Json index = {{"name", v.storage_name},
-                  {"description", v.description},
-                  {"dimensions", v.dimensions > 0 ? Json(v.dimensions) : Json(nullptr)},
-                  {"type", v.type},
-                  {"distance", v.distance},
-                  {"datatype", "float32"},
-                  {"on_disk", false},
-                  {"supported_inputs", v.supported_inputs},
-                  {"inference_name", v.model.empty() ? Json(nullptr) : Json(v.model)},
-                  {"inference_service_id", nullptr}};
-    list.push_back({{"feature_uri", extract::FeatureUri{info.name, info.version, v.output}.ToString()},
-                    {"name", v.storage_name},
-                    {"description", v.description},
-                    {"type", "single"},
-                    {"index", index}});
-  }
-  return list;
-}
-
 // Checks the extractor against the namespace's registration and fills the
 // parameters it locks there.
 Status ApplyRegistration(const Json& ns_doc, const extract::ExtractorInfo& info, Json& params, const Json& given,
@@ -439,7 +417,7 @@ Result<Json> CreateCollection(CollectionContext& ctx, const Json& body) {
            {"source", src.source},
            {"source_bucket_schemas", src.bucket_schemas},
            {"source_lineage", lineage},
-           {"vector_indexes", VectorIndexes(info, outputs)},
+           {"vector_indexes", extract::VectorIndexDefinitions(info, outputs)},
            {"payload_indexes", Json::array()},
            {"enabled", body.value("enabled", true)},
            {"metadata", body.contains("metadata") && body["metadata"].is_object() ? body["metadata"] : Json::object()},

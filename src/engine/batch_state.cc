@@ -128,7 +128,7 @@ Status PlanTiers(storage::Writer& w, const Scope& scope, Json& batch, const Tier
   }
   batch["dag_tiers"] = dag;
   batch["tier_tasks"] = tier_tasks;
-  batch["total_tiers"] = static_cast<int>(tiers.size());
+  batch["total_tiers"] = std::max(1, static_cast<int>(tiers.size()));  // the schema's minimum is 1
   batch["collection_ids"] = all;
   batch["current_tier"] = tiers.empty() ? Json(nullptr) : Json(0);
   return Status::Ok();
@@ -201,7 +201,7 @@ Status FinishTier(storage::Writer& w, const Scope& scope, Json& batch, int tier,
                                 Json::array({{{"documents_written", t["documents_written"]},
                                               {"error_count", t["error_count"]}}})));
   const int next = tier + 1;
-  if (next < batch.value("total_tiers", 0)) {
+  if (next < static_cast<int>(batch["tier_tasks"].size())) {
     const Json& in = batch["_internal"];
     std::vector<std::string> objects = in.contains("run_objects") ? in["run_objects"].get<std::vector<std::string>>()
                                                                   : batch["object_ids"].get<std::vector<std::string>>();

@@ -80,7 +80,7 @@ Json NewBatchDoc(const std::string& bucket_id, const std::string& type, const st
           {"error_summary", nullptr},   {"type", type},             {"manifest_key", nullptr},
           {"task_id", nullptr},         {"loaded_object_ids", objects}, {"internal_metadata", nullptr},
           {"metadata", Json::object()}, {"tier_tasks", Json::array()}, {"current_tier", nullptr},
-          {"total_tiers", 0},           {"dag_tiers", nullptr},      {"created_at", now},
+          {"total_tiers", 1},           {"dag_tiers", nullptr},      {"created_at", now},
           {"updated_at", now},          {"_internal", Json::object()}};
 }
 

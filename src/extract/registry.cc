@@ -20,6 +20,28 @@ Result<std::unique_ptr<std::istream>> InputValue::OpenText() const {
       std::make_unique<std::istringstream>(value.is_string() ? value.get<std::string>() : value.dump()));
 }
 
+Json VectorIndexDefinitions(const ExtractorInfo& info, const std::vector<VectorOutput>& outs) {
+  Json list = Json::array();
+  for (const auto& v : outs) {
+    Json index = {{"name", v.storage_name},
+                  {"description", v.description},
+                  {"dimensions", v.dimensions > 0 ? Json(v.dimensions) : Json(nullptr)},
+                  {"type", v.type},
+                  {"distance", v.distance},
+                  {"datatype", "float32"},
+                  {"on_disk", false},
+                  {"supported_inputs", v.supported_inputs},
+                  {"inference_name", v.model.empty() ? Json(nullptr) : Json(v.model)},
+                  {"inference_service_id", nullptr}};
+    list.push_back({{"feature_uri", FeatureUri{info.name, info.version, v.output}.ToString()},
+                    {"name", v.storage_name},
+                    {"description", v.description},
+                    {"type", "single"},
+                    {"index", index}});
+  }
+  return list;
+}
+
 ExtractorRegistry::ExtractorRegistry(ModelRegistry& models) {
   extractors_.push_back(MakeTextExtractor(models));
   extractors_.push_back(MakePassthroughExtractor());
@@ -44,16 +66,7 @@ Json ExtractorRegistry::Describe(const Extractor& e) const {
   Json defaults = ResolveParameters(info.parameter_schema, Json(), "parameters").value_or(Json::object());
   Json vector_indexes = Json::array();
   auto outputs = e.VectorOutputs(defaults);
-  if (outputs.ok()) {
-    for (const auto& v : *outputs) {
-      vector_indexes.push_back({{"feature_uri", FeatureUri{info.name, info.version, v.output}.ToString()},
-                                {"name", v.storage_name},
-                                {"description", v.description},
-                                {"type", v.type},
-                                {"dimensions", v.dimensions > 0 ? Json(v.dimensions) : Json(nullptr)},
-                                {"distance", v.distance}});
-    }
-  }
+  if (outputs.ok()) vector_indexes = VectorIndexDefinitions(info, *outputs);
   Json input_types = info.input_types;
   return {{"feature_extractor_name", info.name},
           {"version", info.version},

@@ -10,6 +10,10 @@
 
 namespace strata::extract {
 
+// The vector_indexes entries (VectorIndexDefinition) of an extractor's outputs,
+// as collections and the registry show them.
+Json VectorIndexDefinitions(const ExtractorInfo& info, const std::vector<VectorOutput>& outputs);
+
 class ExtractorRegistry {
  public:
   // The built-in extractors; `models` must outlive the registry.

@@ -8,6 +8,7 @@
 Skipped, with a message, where ../shared/reference is not beside the repository.
 """
 import re
+import time
 import unittest
 
 import requests
@@ -19,6 +20,16 @@ OWN_PATHS = {"/v1/openapi.json", "/v1/uploads/{upload_id}/content", "/v1/blobs/{
 
 def normalise(path):
     return re.sub(r"\{[^}]+\}", "{}", path.rstrip("/"))
+
+
+def wait_task(client, task_id, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        t = client.get(f"/v1/tasks/{task_id}").json()
+        if t["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
+            return t
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not finish")
 
 
 class ConformanceTest(ApiTestCase):
@@ -138,6 +149,44 @@ class ConformanceTest(ApiTestCase):
             params={"include_document_ids": "true"})
         hit(c, "DELETE", docs + "/batch", d + "/batch", {"document_ids": [doc2]})
         hit(c, "DELETE", f"{docs}/{doc}", one)
+
+        # collections, the extractor registry, batches, tasks
+        col = "/v1/collections/{collection_identifier}"
+        hit(c, "GET", "/v1/collections/features/extractors", "/v1/collections/features/extractors")
+        hit(c, "GET", "/v1/collections/features/extractors/text_extractor_v1",
+            "/v1/collections/features/extractors/{feature_extractor_id}")
+        hit(c, "POST", "/v1/collections", "/v1/collections", {
+            "collection_name": "tour_text", "source": {"type": "bucket", "bucket_ids": ["tb"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "t"}, "field_passthrough": ["n"]}})
+        hit(c, "POST", "/v1/collections/list", "/v1/collections/list", {}, params={"include_total": "true"})
+        hit(c, "GET", "/v1/collections/tour_text", col)
+        hit(c, "PATCH", "/v1/collections/tour_text", col, {"description": "chunks"})
+        hit(c, "GET", "/v1/collections/tour_text/features", col + "/features")
+        trig = hit(c, "POST", "/v1/collections/tour_text/trigger", col + "/trigger", {}, status=202)
+        hit(c, "GET", f"/v1/tasks/{trig['task_id']}", "/v1/tasks/{task_id}")
+        hit(admin, "POST", "/v1/tasks/list", "/v1/tasks/list", {})
+        bt = b + "/batches"
+        ids = [hit(c, "POST", "/v1/buckets/tb/objects", o, {"n": 9, "blobs": [{"property": "t", "type": "text",
+                                                                             "data": "Tour text."}]})["object_id"]]
+        batch = hit(c, "POST", "/v1/buckets/tb/batches", bt, {"object_ids": ids})["batch_id"]
+        hit(c, "POST", f"/v1/buckets/tb/batches/{batch}/objects", bt + "/{batch_id}/objects", {"object_ids": ids})
+        hit(c, "PATCH", f"/v1/buckets/tb/batches/{batch}", bt + "/{batch_id}", {"metadata": {"k": 1}})
+        task = hit(c, "POST", f"/v1/buckets/tb/batches/{batch}/submit", bt + "/{batch_id}/submit", {})
+        wait_task(c, task["task_id"])
+        hit(c, "GET", f"/v1/buckets/tb/batches/{batch}", bt + "/{batch_id}")
+        hit(c, "POST", "/v1/buckets/tb/batches/list", bt + "/list", {})
+        hit(c, "GET", f"/v1/buckets/tb/batches/{batch}/failed-documents", bt + "/{batch_id}/failed-documents")
+        hit(c, "POST", f"/v1/buckets/tb/batches/{batch}/retry", bt + "/{batch_id}/retry", {"retry_mode": "all"})
+        other = hit(c, "POST", "/v1/buckets/tb/batches", bt, {"object_ids": ids})["batch_id"]
+        hit(c, "POST", f"/v1/buckets/tb/batches/{other}/cancel", bt + "/{batch_id}/cancel", {})
+        hit(c, "DELETE", f"/v1/buckets/tb/batches/{other}", bt + "/{batch_id}")
+        third = hit(c, "POST", "/v1/buckets/tb/batches", bt, {"object_ids": ids})["batch_id"]
+        killed = hit(c, "POST", f"/v1/buckets/tb/batches/{third}/submit", bt + "/{batch_id}/submit", {})
+        r = c.delete(f"/v1/tasks/{killed['task_id']}")
+        self.assertIn(r.status_code, (200, 409), r.text)  # 409 when it finished before the kill
+        seen.add(("DELETE", "/v1/tasks/{task_id}"))
+        hit(c, "DELETE", "/v1/collections/tour_text", col)
         hit(c, "DELETE", "/v1/buckets/tb", b)
         hit(admin, "DELETE", "/v1/namespaces/tour", ns)
 
