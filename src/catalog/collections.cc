@@ -289,7 +289,8 @@ Status ApplyRegistration(const Json& ns_doc, const extract::ExtractorInfo& info,
   }
   const Json ns_params = reg->value("params", Json::object());
   for (const auto& key : info.locked_parameters) {
-    Json locked = ns_params.contains(key) ? ns_params[key] : params.value(key, Json());
+    const Json& prop = info.parameter_schema["properties"][key];
+    Json locked = ns_params.contains(key) ? ns_params[key] : prop.value("default", Json());
     if (given.is_object() && given.contains(key) && given[key] != locked) {
       errs.Add("body.feature_extractor.parameters." + key,
                "is locked to " + locked.dump() + " by the namespace's registration of " + info.name +

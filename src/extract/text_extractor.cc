@@ -181,9 +181,14 @@ class TextExtractor : public Extractor {
     }
     return model;
   }
+  // The registry's message names the model and what is available; the
+  // location is the parameter that chose it.
   static Status PrefixMessage(const Status& st, const std::string& loc) {
-    if (st.code() == StatusCode::kValidation) return st;
-    return Status::Invalid(loc, st.message(), "value_error");
+    std::string msg = st.message();
+    if (auto colon = msg.find(": "); st.code() == StatusCode::kValidation && colon != std::string::npos) {
+      msg = msg.substr(colon + 2);
+    }
+    return Status::Invalid(loc, msg, "value_error");
   }
 
   ModelRegistry& models_;

@@ -1,6 +1,7 @@
 // Objects of a bucket (namespaced).
 #include <httplib.h>
 
+#include "engine/batches.h"
 #include "ingest/objects.h"
 #include "ingest/uploads.h"
 #include "server/http_server.h"
@@ -19,12 +20,17 @@ Result<ingest::CreateOptions> CreateOptionsOf(Context& c) {
     }
     o.policy = p;
   }
-  if (c.QueryFlag("auto_process")) {
-    return Status::Invalid("query.auto_process",
-                           "auto_process needs collections and batches, which this server does not have yet",
-                           "not_enabled");
-  }
   return o;
+}
+
+// auto_process=true: the new objects go straight into a submitted batch
+// through every collection that consumes the bucket.
+Status AutoProcess(Context& c, const std::vector<const Json*>& objects) {
+  if (!c.QueryFlag("auto_process") || objects.empty()) return Status::Ok();
+  std::vector<std::string> ids;
+  for (const Json* o : objects) ids.push_back((*o)["object_id"]);
+  engine::BatchContext ctx{*c.svc.engine, c.scope};
+  return engine::AutoProcess(ctx, (*objects.front())["bucket_id"], ids).status();
 }
 
 }  // namespace
@@ -37,13 +43,20 @@ std::vector<Route> ObjectRoutes() {
        [](Context& c) -> Result<Json> {
          ASSIGN_OR_RETURN(auto opts, CreateOptionsOf(c));
          auto ctx = c.Objects();
-         return ingest::CreateObject(ctx, c.Param(1), c.body, opts);
+         ASSIGN_OR_RETURN(Json obj, ingest::CreateObject(ctx, c.Param(1), c.body, opts));
+         RETURN_IF_ERROR(AutoProcess(c, {&obj}));
+         return obj;
        }},
       {"POST", objects + "/batch", Access::kWrite, true,
        [](Context& c) -> Result<Json> {
          ASSIGN_OR_RETURN(auto opts, CreateOptionsOf(c));
          auto ctx = c.Objects();
-         return ingest::CreateObjectsBatch(ctx, c.Param(1), c.body, opts, c.svc.config.max_batch_objects);
+         ASSIGN_OR_RETURN(Json out, ingest::CreateObjectsBatch(ctx, c.Param(1), c.body, opts,
+                                                              c.svc.config.max_batch_objects));
+         std::vector<const Json*> created;
+         for (const auto& o : out["succeeded"]) created.push_back(&o);
+         RETURN_IF_ERROR(AutoProcess(c, created));
+         return out;
        }},
       {"POST", objects + "/list", Access::kRead, true,
        [](Context& c) {
