@@ -43,6 +43,7 @@ asan: deps models onnxruntime
 
 bench: build
 	$(BUILD)/bench/strata_bench_ingest
+	$(BUILD)/bench/strata_bench_engine
 
 clean:
 	rm -rf $(BUILD) build-asan
