@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -287,18 +288,17 @@ double RawSqliteRowsPerSecond(const std::string& path, const Json& sample, int r
                "CREATE TABLE documents (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
                " org INTEGER NOT NULL REFERENCES organizations(internal_id), ns TEXT NOT NULL,"
                " parent TEXT NOT NULL DEFAULT '', name TEXT, ukey TEXT, chash TEXT,"
-               " doc TEXT NOT NULL CHECK (json_valid(doc)));"
+               " doc TEXT NOT NULL CHECK (json_valid(doc)), root_id TEXT, source_id TEXT, run_id TEXT);"
                "CREATE UNIQUE INDEX documents_name ON documents(org, ns, parent, name) WHERE name IS NOT NULL;"
                "CREATE UNIQUE INDEX documents_ukey ON documents(org, ns, parent, ukey) WHERE ukey IS NOT NULL;"
                "CREATE INDEX documents_chash ON documents(org, ns, parent, chash) WHERE chash IS NOT NULL;"
                "CREATE INDEX documents_scope ON documents(org, ns, parent, seq);"
-               "CREATE INDEX documents_root ON documents(org, ns,"
-               " json_extract(doc, '$.\"_internal\".\"lineage\".\"root_object_id\"'));"
-               "CREATE INDEX documents_source ON documents(org, ns, parent,"
-               " json_extract(doc, '$.\"_internal\".\"lineage\".\"source_id\"'));",
+               "CREATE INDEX documents_root ON documents(org, ns, root_id);"
+               "CREATE INDEX documents_source ON documents(org, ns, parent, source_id);",
                nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO documents(id, org, ns, parent, doc) VALUES (?, 1, 'ns', 'col', ?)", -1, &st,
+  sqlite3_prepare_v2(db, "INSERT INTO documents(id, org, ns, parent, doc, root_id, source_id, run_id)"
+                     " VALUES (?1, 1, 'ns', 'col', ?2, ?1, ?1, 'run_0123456789abcdef')", -1, &st,
                      nullptr);
   Json doc = sample;
   const std::string base_id = sample["document_id"];
@@ -463,17 +463,24 @@ int main(int argc, char** argv) {
   if (models_dir.empty()) models_dir = FindModelsDir();
   auto dir = std::filesystem::temp_directory_path() / ("strata-bench-engine-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  {
+  std::printf("strata engine benchmark: %d workers, models from %s\n\n", workers, models_dir.c_str());
+  // Each section gets a fresh data directory, as its reference starts from
+  // empty tables.
+  auto section = [&](const std::string& name, const std::function<void(Services&)>& run) {
     Services s;
-    Open(s, (dir / "data").string(), models_dir, workers);
-    std::printf("strata engine benchmark: %d workers, models from %s\n\n", workers, models_dir.c_str());
-    if (memory > 0) {
-      Memory(s, memory);
-    } else {
-      if (only.empty() || only == "text") TextOverhead(s, models_dir, objects, workers);
-      if (only.empty() || only == "passthrough") Passthrough(s, objects, dir.string());
-    }
+    Open(s, (dir / name).string(), models_dir, workers);
+    run(s);
     s.engine->Stop();
+  };
+  if (memory > 0) {
+    section("memory", [&](Services& s) { Memory(s, memory); });
+  } else {
+    if (only.empty() || only == "text") {
+      section("text", [&](Services& s) { TextOverhead(s, models_dir, objects, workers); });
+    }
+    if (only.empty() || only == "passthrough") {
+      section("passthrough", [&](Services& s) { Passthrough(s, objects, dir.string()); });
+    }
   }
   std::filesystem::remove_all(dir);
   return 0;

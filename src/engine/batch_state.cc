@@ -203,8 +203,8 @@ Status FinishTier(storage::Writer& w, const Scope& scope, Json& batch, int tier,
   const int next = tier + 1;
   if (next < static_cast<int>(batch["tier_tasks"].size())) {
     const Json& in = batch["_internal"];
-    std::vector<std::string> objects = in.contains("run_objects") ? in["run_objects"].get<std::vector<std::string>>()
-                                                                  : batch["object_ids"].get<std::vector<std::string>>();
+    const bool retry = in.value("retry_count", 0) > 0;
+    ASSIGN_OR_RETURN(auto objects, w.GetIdList(batch["batch_id"], retry ? kRetryObjects : kBatchObjects));
     return EnqueueTier(w, scope, batch, next, objects, in.value("run_id", ""), per_job);
   }
   // The last tier: the batch ends, with errors summed over its tiers.
@@ -229,7 +229,10 @@ Status FinishTier(storage::Writer& w, const Scope& scope, Json& batch, int tier,
                        Json::array({{{"documents_written", written}, {"error_summary", summary}}}));
 }
 
-Json PublicBatch(Json doc) {
+Result<Json> PublicBatch(storage::Reader& r, Json doc) {
+  ASSIGN_OR_RETURN(auto objects, r.GetIdList(doc["batch_id"], kBatchObjects));
+  doc["object_ids"] = objects;
+  doc["loaded_object_ids"] = std::move(objects);
   doc.erase("_internal");
   for (auto& t : doc["tier_tasks"]) {
     t.erase("error_count");

@@ -18,6 +18,11 @@ namespace strata::engine {
 
 inline constexpr const char* kExtractJob = "extract";
 
+// The id lists (storage::Writer::PutIdList) beside a batch: its objects, and
+// the objects its latest retry runs again.
+inline constexpr const char* kBatchObjects = "objects";
+inline constexpr const char* kRetryObjects = "retry_objects";
+
 // The queue group of a tier's jobs: the last job of the group ends the tier.
 std::string TierGroup(const std::string& batch_id, int tier);
 
@@ -50,6 +55,7 @@ Json ErrorDetail(const Status& status, const std::string& component, const std::
 // Errors a retry in transient_only mode re-runs.
 bool IsTransientError(const std::string& error_type);
 
-Json PublicBatch(Json doc);
+// The API's view of a stored batch, its object lists filled in.
+Result<Json> PublicBatch(storage::Reader& r, Json doc);
 
 }  // namespace strata::engine

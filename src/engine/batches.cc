@@ -73,15 +73,21 @@ Result<std::vector<std::string>> ParseObjectIds(storage::Reader& r, const Scope&
   return out;
 }
 
-Json NewBatchDoc(const std::string& bucket_id, const std::string& type, const std::vector<std::string>& objects) {
+// A new DRAFT batch; its objects go to an id list beside it (InsertBatch).
+Record NewBatch(const std::string& bucket_id, const std::string& type) {
   const std::string now = NowIso8601();
-  return {{"batch_id", NewId("btch_")}, {"bucket_id", bucket_id}, {"status", "DRAFT"},
-          {"object_ids", objects},      {"collection_ids", nullptr}, {"error", nullptr},
-          {"error_summary", nullptr},   {"type", type},             {"manifest_key", nullptr},
-          {"task_id", nullptr},         {"loaded_object_ids", objects}, {"internal_metadata", nullptr},
-          {"metadata", Json::object()}, {"tier_tasks", Json::array()}, {"current_tier", nullptr},
-          {"total_tiers", 1},           {"dag_tiers", nullptr},      {"created_at", now},
-          {"updated_at", now},          {"_internal", Json::object()}};
+  Json doc = {{"batch_id", NewId("btch_")},  {"bucket_id", bucket_id},     {"status", "DRAFT"},
+              {"collection_ids", nullptr},  {"error", nullptr},           {"error_summary", nullptr},
+              {"type", type},               {"manifest_key", nullptr},    {"task_id", nullptr},
+              {"internal_metadata", nullptr}, {"metadata", Json::object()}, {"tier_tasks", Json::array()},
+              {"current_tier", nullptr},    {"total_tiers", 1},           {"dag_tiers", nullptr},
+              {"created_at", now},          {"updated_at", now},          {"_internal", Json::object()}};
+  return Record{doc["batch_id"], bucket_id, std::nullopt, std::nullopt, std::nullopt, std::move(doc)};
+}
+
+Status InsertBatch(storage::Writer& w, const Scope& scope, const Record& rec, const std::vector<std::string>& objects) {
+  RETURN_IF_ERROR(w.Insert(Kind::kBatch, scope, rec));
+  return w.PutIdList(rec.id, kBatchObjects, objects);
 }
 
 // Keeps only the collections a batch asked for (collection_ids), dropping emptied tiers.
@@ -98,14 +104,14 @@ Tiers Restrict(Tiers tiers, const Json& only) {
   return out;
 }
 
-// Plans and queues a DRAFT batch inside `w`; returns its task id.
+// Plans and queues a DRAFT batch of `objects` inside `w`; returns its task id.
 Result<std::string> Launch(storage::Writer& w, Engine& engine, const Scope& scope, Record& rec, const Tiers& tiers,
-                           const std::string& task_type) {
+                           const std::string& task_type, const std::vector<std::string>& objects) {
   Json& batch = rec.doc;
   ASSIGN_OR_RETURN(std::string task_id,
                    CreateTask(w, scope.org, task_type,
                               {{"batch_id", batch["batch_id"]}, {"bucket_id", batch["bucket_id"]},
-                               {"namespace_id", scope.ns}, {"object_count", batch["object_ids"].size()}}));
+                               {"namespace_id", scope.ns}, {"object_count", objects.size()}}));
   batch["task_id"] = task_id;
   RETURN_IF_ERROR(PlanTiers(w, scope, batch, tiers));
   const std::string run_id = NewId("run_");
@@ -116,8 +122,7 @@ Result<std::string> Launch(storage::Writer& w, Engine& engine, const Scope& scop
                                   Json::array({{{"message", "no collection consumes this bucket"}}})));
   } else {
     batch["status"] = "PENDING";
-    RETURN_IF_ERROR(EnqueueTier(w, scope, batch, 0, batch["object_ids"].get<std::vector<std::string>>(), run_id,
-                                engine.options().objects_per_job));
+    RETURN_IF_ERROR(EnqueueTier(w, scope, batch, 0, objects, run_id, engine.options().objects_per_job));
   }
   batch["updated_at"] = NowIso8601();
   RETURN_IF_ERROR(w.Update(Kind::kBatch, scope, rec));
@@ -137,35 +142,37 @@ Result<std::string> BucketId(storage::MetadataStore& store, const Scope& scope, 
 }  // namespace
 
 Result<Json> CreateBatch(BatchContext& ctx, const std::string& bucket, const Json& body, bool skip_validation) {
-  Record rec;
+  Json out;
   RETURN_IF_ERROR(ctx.engine.store().Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(w, ctx.scope, bucket));
     ASSIGN_OR_RETURN(auto ids, ParseObjectIds(w, ctx.scope, b.id, body, skip_validation,
                                               {"batch_name", "collection_ids", "metadata"}));
-    Json doc = NewBatchDoc(b.id, "BUCKET", ids);
+    Record rec = NewBatch(b.id, "BUCKET");
+    Json& doc = rec.doc;
     if (body.contains("collection_ids") && !body["collection_ids"].is_null()) {
       if (!body["collection_ids"].is_array()) return Status::Invalid("body.collection_ids", "must be a list", "type_error");
       doc["_internal"]["only_collections"] = body["collection_ids"];
     }
     if (body.contains("metadata") && body["metadata"].is_object()) doc["metadata"] = body["metadata"];
     if (body.contains("batch_name") && body["batch_name"].is_string()) doc["metadata"]["batch_name"] = body["batch_name"];
-    rec = Record{doc["batch_id"], b.id, std::nullopt, std::nullopt, std::nullopt, doc};
-    return w.Insert(Kind::kBatch, ctx.scope, rec);
+    RETURN_IF_ERROR(InsertBatch(w, ctx.scope, rec, ids));
+    ASSIGN_OR_RETURN(out, PublicBatch(w, rec.doc));
+    return Status::Ok();
   }));
-  return PublicBatch(rec.doc);
+  return out;
 }
 
 Result<Json> AddBatchObjects(BatchContext& ctx, const std::string& bucket, const std::string& batch_id,
                              const Json& body, bool skip_validation) {
-  Record rec;
+  Json out;
   RETURN_IF_ERROR(ctx.engine.store().Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(w, ctx.scope, bucket));
-    ASSIGN_OR_RETURN(rec, LoadBatch(w, ctx.scope, b.id, batch_id));
+    ASSIGN_OR_RETURN(Record rec, LoadBatch(w, ctx.scope, b.id, batch_id));
     if (rec.doc["status"] != "DRAFT") {
       return Status::AlreadyExists("batch " + rec.id + " was already submitted; create a new batch for more objects");
     }
     ASSIGN_OR_RETURN(auto ids, ParseObjectIds(w, ctx.scope, b.id, body, skip_validation, {}));
-    Json& list = rec.doc["object_ids"];
+    ASSIGN_OR_RETURN(auto list, w.GetIdList(rec.id, kBatchObjects));
     std::set<std::string> have(list.begin(), list.end());
     for (const auto& id : ids) {
       if (have.insert(id).second) list.push_back(id);
@@ -174,11 +181,13 @@ Result<Json> AddBatchObjects(BatchContext& ctx, const std::string& bucket, const
       return Status::Invalid("body.object_ids", "a batch holds at most " + std::to_string(kMaxBatchObjects) + " objects",
                              "too_long");
     }
-    rec.doc["loaded_object_ids"] = list;
+    RETURN_IF_ERROR(w.PutIdList(rec.id, kBatchObjects, list));
     rec.doc["updated_at"] = NowIso8601();
-    return w.Update(Kind::kBatch, ctx.scope, rec);
+    RETURN_IF_ERROR(w.Update(Kind::kBatch, ctx.scope, rec));
+    ASSIGN_OR_RETURN(out, PublicBatch(w, rec.doc));
+    return Status::Ok();
   }));
-  return PublicBatch(rec.doc);
+  return out;
 }
 
 Result<Json> GetBatch(BatchContext& ctx, const std::string& bucket, const std::string& batch_id) {
@@ -186,7 +195,7 @@ Result<Json> GetBatch(BatchContext& ctx, const std::string& bucket, const std::s
   RETURN_IF_ERROR(ctx.engine.store().Read([&](storage::Reader& r) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(r, ctx.scope, bucket));
     ASSIGN_OR_RETURN(Record rec, LoadBatch(r, ctx.scope, b.id, batch_id));
-    out = PublicBatch(rec.doc);
+    ASSIGN_OR_RETURN(out, PublicBatch(r, rec.doc));
     return Status::Ok();
   }));
   return out;
@@ -217,7 +226,7 @@ Result<Json> ListBatches(BatchContext& ctx, const std::string& bucket, const Jso
   req.query.parent = bucket_id;
   ASSIGN_OR_RETURN(Json out, catalog::RunList(ctx.engine.store(),
                                               {Kind::kBatch, ctx.scope, {"batch_id"}, nullptr,
-                                               [](storage::Reader&, Json doc) -> Result<Json> { return PublicBatch(std::move(doc)); }},
+                                               [](storage::Reader& r, Json doc) { return PublicBatch(r, std::move(doc)); }},
                                               req));
   out["total_count"] = out["pagination"].value("total", Json(0));
   return out;
@@ -231,15 +240,17 @@ Result<Json> PatchBatch(BatchContext& ctx, const std::string& bucket, const std:
     errs.Add("body.metadata", "must be an object", "type_error");
   }
   RETURN_IF_ERROR(errs.ToStatus());
-  Record rec;
+  Json out;
   RETURN_IF_ERROR(ctx.engine.store().Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record b, catalog::LoadBucket(w, ctx.scope, bucket));
-    ASSIGN_OR_RETURN(rec, LoadBatch(w, ctx.scope, b.id, batch_id));
+    ASSIGN_OR_RETURN(Record rec, LoadBatch(w, ctx.scope, b.id, batch_id));
     if (body.contains("metadata") && body["metadata"].is_object()) rec.doc["metadata"].update(body["metadata"]);
     rec.doc["updated_at"] = NowIso8601();
-    return w.Update(Kind::kBatch, ctx.scope, rec);
+    RETURN_IF_ERROR(w.Update(Kind::kBatch, ctx.scope, rec));
+    ASSIGN_OR_RETURN(out, PublicBatch(w, rec.doc));
+    return Status::Ok();
   }));
-  return PublicBatch(rec.doc);
+  return out;
 }
 
 Result<Json> DeleteBatch(BatchContext& ctx, const std::string& bucket, const std::string& batch_id) {
@@ -273,12 +284,13 @@ Result<Json> SubmitBatch(BatchContext& ctx, const std::string& bucket, const std
       return Status::AlreadyExists("batch " + rec.id + " was already submitted (status " +
                                    rec.doc["status"].get<std::string>() + "); use retry to run failed items again");
     }
-    if (rec.doc["object_ids"].empty()) {
+    ASSIGN_OR_RETURN(auto objects, w.GetIdList(rec.id, kBatchObjects));
+    if (objects.empty()) {
       return Status::Invalid("body", "the batch has no objects; add some with POST …/batches/{id}/objects", "value_error");
     }
     ASSIGN_OR_RETURN(Tiers tiers, TiersForBucket(w, ctx.scope, b.id));
     tiers = Restrict(std::move(tiers), rec.doc["_internal"].value("only_collections", Json()));
-    ASSIGN_OR_RETURN(task_id, Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_buckets_batches_process"));
+    ASSIGN_OR_RETURN(task_id, Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_buckets_batches_process", objects));
     return Status::Ok();
   }));
   ctx.engine.Wake();
@@ -389,7 +401,7 @@ Result<Json> RetryBatch(BatchContext& ctx, const std::string& bucket, const std:
     const std::string run_id = NewId("run_");
     batch["_internal"]["run_id"] = run_id;
     batch["_internal"]["retry_count"] = retries + 1;
-    batch["_internal"]["run_objects"] = std::vector<std::string>(objects.begin(), objects.end());
+    RETURN_IF_ERROR(w.PutIdList(rec.id, kRetryObjects, std::vector<std::string>(objects.begin(), objects.end())));
     batch["status"] = "PENDING";
     batch["error"] = nullptr;
     for (auto& t : batch["tier_tasks"]) {
@@ -501,10 +513,10 @@ Result<Json> TriggerCollection(BatchContext& ctx, const std::string& collection,
       only.push_back(col.id);
       tiers = Restrict(std::move(tiers), only);
     }
-    Json doc = NewBatchDoc(buckets.front(), "COLLECTION", objects);
-    Record rec{doc["batch_id"], buckets.front(), std::nullopt, std::nullopt, std::nullopt, doc};
-    RETURN_IF_ERROR(w.Insert(Kind::kBatch, ctx.scope, rec));
-    ASSIGN_OR_RETURN(std::string task_id, Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_collections_trigger"));
+    Record rec = NewBatch(buckets.front(), "COLLECTION");
+    RETURN_IF_ERROR(InsertBatch(w, ctx.scope, rec, objects));
+    ASSIGN_OR_RETURN(std::string task_id,
+                     Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_collections_trigger", objects));
     Json source_collections = col.doc["source"].value("collection_ids", Json());
     ASSIGN_OR_RETURN(int64_t docs, w.Count(Kind::kDocument, ctx.scope, col.id));
     out = {{"batch_id", rec.id},
@@ -529,11 +541,10 @@ Result<std::string> AutoProcess(BatchContext& ctx, const std::string& bucket_id,
   RETURN_IF_ERROR(ctx.engine.store().Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Tiers tiers, TiersForBucket(w, ctx.scope, bucket_id));
     if (tiers.empty()) return Status::Ok();
-    Json doc = NewBatchDoc(bucket_id, "BUCKET", object_ids);
-    doc["metadata"]["auto_process"] = true;
-    Record rec{doc["batch_id"], bucket_id, std::nullopt, std::nullopt, std::nullopt, doc};
-    RETURN_IF_ERROR(w.Insert(Kind::kBatch, ctx.scope, rec));
-    ASSIGN_OR_RETURN(task_id, Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_buckets_batches_process"));
+    Record rec = NewBatch(bucket_id, "BUCKET");
+    rec.doc["metadata"]["auto_process"] = true;
+    RETURN_IF_ERROR(InsertBatch(w, ctx.scope, rec, object_ids));
+    ASSIGN_OR_RETURN(task_id, Launch(w, ctx.engine, ctx.scope, rec, tiers, "api_buckets_batches_process", object_ids));
     return Status::Ok();
   }));
   ctx.engine.Wake();

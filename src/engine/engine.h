@@ -24,8 +24,8 @@ namespace strata::engine {
 
 struct EngineOptions {
   int workers = 2;
-  int objects_per_job = 128;     // source objects one job processes
-  int documents_per_flush = 512; // documents written per transaction within a job
+  int objects_per_job = 512;     // source objects one job processes
+  int documents_per_flush = 1024; // documents written per transaction within a job
 };
 
 class Engine {

@@ -22,6 +22,7 @@ namespace {
 struct Pending {
   Record record;
   storage::DocumentFeatures features;
+  std::string doc_text;  // record.doc serialised, before the write transaction
 };
 
 // One source item: an object, or a document of the source collection.
@@ -55,9 +56,17 @@ class JobRunner {
     if (collection_.is_null()) return FailAll(Status::NotFound("collection " + collection_id_ + " was deleted"), "engine");
     RETURN_IF_ERROR(Prepare());
     if (!run_) return FailAll(start_error_, "model");
-    for (const auto& oid : job_.payload["object_ids"]) {
+    ASSIGN_OR_RETURN(auto sources, LoadItems());
+    for (auto& [object_id, items] : sources) {
       if (engine_.stopping()) return Status::Ok();  // left running: the next start re-runs the job
-      RETURN_IF_ERROR(ProcessObject(oid.get<std::string>()));
+      if (!items.ok()) {
+        if (items.status().code() != StatusCode::kNotFound) return items.status();
+        outcome_.errors.push_back(ErrorDetail(Status::NotFound("object " + object_id + " no longer exists"),
+                                              "engine", object_id, object_id, collection_id_, tier_));
+        continue;
+      }
+      outcome_.fetched += static_cast<int64_t>(items->size());
+      for (const auto& item : *items) RETURN_IF_ERROR(ProcessItem(item));
     }
     return Finish(/*record=*/true);
   }
@@ -87,40 +96,40 @@ class JobRunner {
     return Status::Ok();
   }
 
-  Result<std::vector<SourceItem>> LoadItems(const std::string& object_id) {
-    std::vector<SourceItem> items;
+  // The source items of each object of the job, read in one transaction:
+  // the object itself (bucket source), or the documents the source
+  // collections made from it. NotFound for an object deleted since.
+  using ObjectItems = std::pair<std::string, Result<std::vector<SourceItem>>>;
+  Result<std::vector<ObjectItems>> LoadItems() {
+    std::vector<ObjectItems> out;
+    const bool from_bucket = collection_["source"].value("type", "") == "bucket";
+    const Json sources = collection_["source"].value("collection_ids", Json::array());
     Status st = engine_.store().Read([&](storage::Reader& r) -> Status {
-      if (collection_["source"].value("type", "") == "bucket") {
-        auto obj = r.Get(Kind::kObject, scope_, object_id);
-        if (!obj.ok()) return obj.status();
-        SourceItem it{obj->id, obj->doc, true, obj->id, obj->parent, Json()};
-        items.push_back(std::move(it));
-        return Status::Ok();
-      }
-      for (const auto& src : collection_["source"].value("collection_ids", Json::array())) {
-        ASSIGN_OR_RETURN(auto docs, r.DocumentsByRoot(scope_, object_id, src.get<std::string>()));
-        for (auto& d : docs) {
-          const Json& lin = d.doc["_internal"]["lineage"];
-          items.push_back({d.id, d.doc, false, object_id, lin.value("root_bucket_id", ""), lin});
+      for (const auto& oid : job_.payload["object_ids"]) {
+        const std::string object_id = oid;
+        std::vector<SourceItem> items;
+        if (from_bucket) {
+          auto obj = r.Get(Kind::kObject, scope_, object_id);
+          if (!obj.ok()) {
+            if (obj.status().code() != StatusCode::kNotFound) return obj.status();
+            out.emplace_back(object_id, obj.status());
+            continue;
+          }
+          items.push_back({obj->id, std::move(obj->doc), true, obj->id, obj->parent, Json()});
         }
+        for (const auto& src : from_bucket ? Json::array() : sources) {
+          ASSIGN_OR_RETURN(auto docs, r.DocumentsByRoot(scope_, object_id, src.get<std::string>()));
+          for (auto& d : docs) {
+            const Json& lin = d.doc["_internal"]["lineage"];
+            items.push_back({d.id, d.doc, false, object_id, lin.value("root_bucket_id", ""), lin});
+          }
+        }
+        out.emplace_back(object_id, std::move(items));
       }
       return Status::Ok();
     });
     if (!st.ok()) return st;
-    return items;
-  }
-
-  Status ProcessObject(const std::string& object_id) {
-    auto items = LoadItems(object_id);
-    if (!items.ok()) {
-      if (items.status().code() != StatusCode::kNotFound) return items.status();
-      outcome_.errors.push_back(ErrorDetail(Status::NotFound("object " + object_id + " no longer exists"),
-                                            "engine", object_id, object_id, collection_id_, tier_));
-      return Status::Ok();
-    }
-    outcome_.fetched += static_cast<int64_t>(items->size());
-    for (const auto& item : *items) RETURN_IF_ERROR(ProcessItem(item));
-    return Status::Ok();
+    return out;
   }
 
   // The value of `path` in a source item: an object's blob property, or a field.
@@ -244,7 +253,8 @@ class JobRunner {
                         {"content_hash", Sha256Hex(d.fields.dump())},
                         {"mime_type", "application/json"},
                         {"size_bytes", static_cast<int64_t>(d.searchable_text.size())}};
-    Pending p{Record{id, collection_id_, std::nullopt, std::nullopt, std::nullopt, std::move(doc)}, {}};
+    Pending p{Record{id, collection_id_, std::nullopt, std::nullopt, std::nullopt, std::move(doc)}, {}, {}};
+    p.doc_text = p.record.doc.dump();
     p.features.vectors = std::move(d.vectors);
     p.features.text = std::move(d.searchable_text);
     return p;
@@ -257,7 +267,7 @@ class JobRunner {
 
   Status WritePending(storage::Writer& w) {
     for (const auto& p : pending_) {
-      RETURN_IF_ERROR(w.Upsert(Kind::kDocument, scope_, p.record));
+      RETURN_IF_ERROR(w.Upsert(Kind::kDocument, scope_, p.record, &p.doc_text));
       RETURN_IF_ERROR(w.PutFeatures(scope_, collection_id_, p.record.id, p.features));
     }
     outcome_.written += static_cast<int64_t>(pending_.size());

@@ -121,6 +121,59 @@ TEST_F(DocumentStoreTest, LineageLookupsAndTenantIsolation) {
   }).ok());
 }
 
+// The lineage columns are copied from the document on every write, so a
+// document rewritten with another source or run is found under the new keys.
+TEST_F(DocumentStoreTest, LineageKeysFollowRewritesAndRuns) {
+  Record d = Doc("doc_1", "col_1", "obj_1", "obj_1", "x");
+  d.doc["_internal"]["metadata"] = {{"run_id", "run_old"}};
+  ASSERT_TRUE(Put(a_, d, {}).ok());
+  d.doc["_internal"]["lineage"]["root_object_id"] = "obj_2";
+  d.doc["_internal"]["lineage"]["source_id"] = "obj_2";
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Update(Kind::kDocument, a_, d); }).ok());
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto old_root, r.DocumentsByRoot(a_, "obj_1", ""));
+    EXPECT_TRUE(old_root.empty());
+    ASSIGN_OR_RETURN(auto new_root, r.DocumentsByRoot(a_, "obj_2", ""));
+    EXPECT_EQ(new_root.size(), 1u);
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    // Same run: nothing is stale. Another run: this document is.
+    ASSIGN_OR_RETURN(int64_t kept, w.DeleteSourceDocuments(a_, "col_1", "obj_2", "run_old", Writer::RunMatch::kOtherRuns));
+    EXPECT_EQ(kept, 0);
+    ASSIGN_OR_RETURN(int64_t gone, w.DeleteSourceDocuments(a_, "col_1", "obj_2", "run_new", Writer::RunMatch::kOtherRuns));
+    EXPECT_EQ(gone, 1);
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    EXPECT_EQ(r.Get(Kind::kDocument, a_, "doc_1").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_F(DocumentStoreTest, IdListsAreReplacedAndGoWithTheirBatch) {
+  std::vector<std::string> many;
+  for (int i = 0; i < 1000; ++i) many.push_back("obj_" + std::to_string(i));
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    RETURN_IF_ERROR(w.Insert(Kind::kBatch, a_, Record{"btch_1", "bkt_1", {}, {}, {}, Json::object()}));
+    RETURN_IF_ERROR(w.PutIdList("btch_1", "objects", {"obj_x"}));
+    return w.PutIdList("btch_1", "objects", many);
+  }).ok());
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto got, r.GetIdList("btch_1", "objects"));
+    EXPECT_EQ(got, many);
+    ASSIGN_OR_RETURN(auto none, r.GetIdList("btch_1", "retry_objects"));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kBatch, a_, "btch_1"); }).ok());
+  ASSERT_TRUE(store_->Read([&](Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto gone, r.GetIdList("btch_1", "objects"));
+    EXPECT_TRUE(gone.empty());
+    return Status::Ok();
+  }).ok());
+}
+
 TEST_F(DocumentStoreTest, JobsAreClaimedInOrderAndRequeuedAfterACrash) {
   ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
     for (int i = 0; i < 3; ++i) {

@@ -166,6 +166,8 @@ class Reader {
                                                   const std::string& match, int64_t limit) = 0;
   // Jobs of a group that are not finished (queued or running).
   virtual Result<int64_t> CountJobs(const std::string& group) = 0;
+  // A named id list of a batch (see PutIdList); empty when never stored.
+  virtual Result<std::vector<std::string>> GetIdList(const std::string& owner_id, const std::string& name) = 0;
 };
 
 class Writer : public virtual Reader {
@@ -193,7 +195,11 @@ class Writer : public virtual Reader {
 
   // Insert, or replace the record with the same id (keeping its position in
   // insertion order). Documents use this: their ids are deterministic.
-  virtual Status Upsert(Kind kind, const Scope& scope, const Record& record) = 0;
+  // `doc_text`, when given, is record.doc.dump() made by the caller before
+  // its transaction (the engine does, so that serialising stays out of the
+  // single writer's turn).
+  virtual Status Upsert(Kind kind, const Scope& scope, const Record& record,
+                        const std::string* doc_text = nullptr) = 0;
   // Replaces a document's vectors and searchable text. Deleting a document
   // (Delete, DeleteAll) deletes these with it.
   virtual Status PutFeatures(const Scope& scope, const std::string& collection, const std::string& doc_id,
@@ -217,6 +223,12 @@ class Writer : public virtual Reader {
   virtual Result<int64_t> RequeueRunningJobs() = 0;
   // Drops the unfinished jobs of a group (cancel); returns how many.
   virtual Result<int64_t> DropJobs(const std::string& group) = 0;
+
+  // Replaces a named id list of a batch: up to 100,000 ids that would make
+  // the batch document (rewritten by every job) large. Deleting the batch
+  // deletes its lists.
+  virtual Status PutIdList(const std::string& owner_id, const std::string& name,
+                           const std::vector<std::string>& ids) = 0;
 };
 
 class MetadataStore {

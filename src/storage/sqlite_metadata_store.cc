@@ -49,10 +49,28 @@ std::string SqlJsonPath(const std::string& dotted) {
 }
 
 constexpr const char* kColumns = "seq, id, parent, name, ukey, chash, doc";
-// Lineage expressions, written exactly as in the indexes of migration 2 so
-// SQLite uses them.
-constexpr const char* kRootExpr = "json_extract(doc, '$.\"_internal\".\"lineage\".\"root_object_id\"')";
-constexpr const char* kSourceExpr = "json_extract(doc, '$.\"_internal\".\"lineage\".\"source_id\"')";
+
+// Documents keep their lineage keys in columns of their own (migration 2);
+// these are the columns and their values, taken from the document's _internal.
+std::string LineageColumns(Kind kind) { return kind == Kind::kDocument ? ", root_id, source_id, run_id" : ""; }
+std::string LineagePlaceholders(Kind kind) { return kind == Kind::kDocument ? ", ?, ?, ?" : ""; }
+std::optional<std::string> StringAt(const Json& doc, std::initializer_list<const char*> path) {
+  const Json* at = &doc;
+  for (const char* key : path) {
+    if (!at->is_object()) return std::nullopt;
+    auto it = at->find(key);
+    if (it == at->end()) return std::nullopt;
+    at = &*it;
+  }
+  if (!at->is_string()) return std::nullopt;
+  return at->get<std::string>();
+}
+void BindLineage(Statement& s, Kind kind, int first, const Json& doc) {
+  if (kind != Kind::kDocument) return;
+  s.Bind(first, StringAt(doc, {"_internal", "lineage", "root_object_id"}))
+      .Bind(first + 1, StringAt(doc, {"_internal", "lineage", "source_id"}))
+      .Bind(first + 2, StringAt(doc, {"_internal", "metadata", "run_id"}));
+}
 
 Result<Record> ReadRecord(Statement& s) {
   Record r;
@@ -365,7 +383,7 @@ class SqliteReader : public virtual Reader {
   Result<std::vector<Record>> DocumentsByRoot(const Scope& scope, const std::string& root_object_id,
                                               const std::string& collection) override {
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM documents "
-                                         "WHERE org = ? AND ns = ? AND " + kRootExpr + " = ? "
+                                         "WHERE org = ? AND ns = ? AND root_id = ? "
                                          "AND (? = '' OR parent = ?) ORDER BY seq"));
     s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, root_object_id).Bind(4, collection).Bind(5, collection);
     return ReadAll(s);
@@ -374,7 +392,7 @@ class SqliteReader : public virtual Reader {
   Result<std::vector<Record>> DocumentsBySource(const Scope& scope, const std::string& collection,
                                                 const std::string& source_id) override {
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM documents "
-                                         "WHERE parent = ? AND " + kSourceExpr + " = ? "
+                                         "WHERE parent = ? AND source_id = ? "
                                          "AND org = ? AND ns = ? ORDER BY seq"));
     s.Bind(1, collection).Bind(2, source_id).Bind(3, scope.org).Bind(4, scope.ns);
     return ReadAll(s);
@@ -416,6 +434,18 @@ class SqliteReader : public virtual Reader {
     int64_t n = s.Step() ? s.ColumnInt(0) : 0;
     RETURN_IF_ERROR(s.status());
     return n;
+  }
+
+  Result<std::vector<std::string>> GetIdList(const std::string& owner_id, const std::string& name) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT ids FROM id_lists WHERE owner = ? AND name = ?"));
+    s.Bind(1, owner_id).Bind(2, name);
+    std::vector<std::string> ids;
+    if (s.Step()) {
+      ASSIGN_OR_RETURN(Json list, ParseJson(s.ColumnText(0), 4));
+      ids = list.get<std::vector<std::string>>();
+    }
+    RETURN_IF_ERROR(s.status());
+    return ids;
   }
 
  protected:
@@ -533,19 +563,22 @@ class SqliteWriter : public SqliteReader, public Writer {
   Status Insert(Kind kind, const Scope& scope, const Record& r) override {
     RETURN_IF_ERROR(CheckNamespace(scope));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
-                                         "(id, org, ns, parent, name, ukey, chash, doc) "
-                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                                         "(id, org, ns, parent, name, ukey, chash, doc" + LineageColumns(kind) +
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineagePlaceholders(kind) + ")"));
     s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
         .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
+    BindLineage(s, kind, 9, r.doc);
     return s.Run();
   }
 
   Status Update(Kind kind, const Scope& scope, const Record& r) override {
+    const std::string lineage = kind == Kind::kDocument ? ", root_id = ?9, source_id = ?10, run_id = ?11" : "";
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("UPDATE ") + TableOf(kind) +
-                                         " SET parent = ?, name = ?, ukey = ?, chash = ?, doc = ? "
-                                         "WHERE id = ? AND org = ? AND ns = ?"));
+                                         " SET parent = ?1, name = ?2, ukey = ?3, chash = ?4, doc = ?5" + lineage +
+                                         " WHERE id = ?6 AND org = ?7 AND ns = ?8"));
     s.Bind(1, r.parent).Bind(2, r.name).Bind(3, r.ukey).Bind(4, r.chash).Bind(5, r.doc.dump())
         .Bind(6, r.id).Bind(7, scope.org).Bind(8, scope.ns);
+    BindLineage(s, kind, 9, r.doc);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Status::NotFound(r.id + " not found");
     return Status::Ok();
@@ -636,16 +669,20 @@ class SqliteWriter : public SqliteReader, public Writer {
     return s.Bind(1, key).Bind(2, value).Run();
   }
 
-  Status Upsert(Kind kind, const Scope& scope, const Record& r) override {
+  Status Upsert(Kind kind, const Scope& scope, const Record& r, const std::string* doc_text) override {
     RETURN_IF_ERROR(CheckNamespace(scope));
+    const std::string lineage = kind == Kind::kDocument
+                                    ? ", root_id = excluded.root_id, source_id = excluded.source_id, run_id = excluded.run_id"
+                                    : "";
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
-                                         "(id, org, ns, parent, name, ukey, chash, doc) "
-                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                                         "(id, org, ns, parent, name, ukey, chash, doc" + LineageColumns(kind) +
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineagePlaceholders(kind) + ") "
                                          "ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, "
                                          "name = excluded.name, ukey = excluded.ukey, chash = excluded.chash, "
-                                         "doc = excluded.doc WHERE org = excluded.org AND ns = excluded.ns"));
+                                         "doc = excluded.doc" + lineage + " WHERE org = excluded.org AND ns = excluded.ns"));
     s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
-        .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
+        .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, doc_text ? *doc_text : r.doc.dump());
+    BindLineage(s, kind, 9, r.doc);
     RETURN_IF_ERROR(s.Run());
     // The WHERE of DO UPDATE turns a clash with another tenant's id into a no-op.
     if (db_.Changes() == 0) return Status::AlreadyExists(r.id + " exists in another scope");
@@ -687,8 +724,8 @@ class SqliteWriter : public SqliteReader, public Writer {
     // One indexed probe finds the documents; usually there are none (a first
     // run, or a re-run that rewrote every document), and nothing else runs.
     ASSIGN_OR_RETURN(auto s, db_.Prepare(
-        std::string("SELECT id FROM documents WHERE org = ? AND ns = ? AND parent = ? AND ") + kSourceExpr +
-        " = ? AND COALESCE(json_extract(doc, '$._internal.metadata.run_id'), '') " +
+        std::string("SELECT id FROM documents WHERE org = ? AND ns = ? AND parent = ? AND source_id = ? "
+                    "AND COALESCE(run_id, '') ") +
         (match == RunMatch::kThisRun ? "=" : "!=") + " ?"));
     s.Bind(1, scope.org).Bind(2, scope.ns).Bind(3, collection).Bind(4, source_id).Bind(5, run_id);
     std::vector<std::string> ids;
@@ -737,6 +774,13 @@ class SqliteWriter : public SqliteReader, public Writer {
     ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM jobs WHERE grp = ?"));
     RETURN_IF_ERROR(s.Bind(1, group).Run());
     return db_.Changes();
+  }
+
+  Status PutIdList(const std::string& owner_id, const std::string& name,
+                   const std::vector<std::string>& ids) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("INSERT INTO id_lists(owner, name, ids) VALUES (?, ?, ?) "
+                                         "ON CONFLICT(owner, name) DO UPDATE SET ids = excluded.ids"));
+    return s.Bind(1, owner_id).Bind(2, name).Bind(3, Json(ids).dump()).Run();
   }
 
  private:
