@@ -9,7 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests python3-jsonschema curl
-  libfasttext-dev python3-onnx python3-numpy
+  libfasttext-dev python3-onnx python3-numpy libjemalloc-dev
 )
 
 missing=()

@@ -30,6 +30,11 @@ class ReadmeTest(unittest.TestCase):
             self.assertIn('"succeeded_count":2', out)
             self.assertIn('"total":2', out)          # news OR year >= 2025
             self.assertIn('"status":"COMPLETED"', out)
+            # The collection's documents: one sentence of A-1, with the copied fields.
+            compact = out.replace(" ", "")
+            self.assertIn('"chunk_text":"Stratastoresthings."', compact)
+            self.assertIn('"sku":"A-1"', compact)
+            self.assertIn('"language":"en"', compact)
             self.assertTrue(out.rstrip().endswith("Strata stores things."), out[-300:])
         finally:
             server.cleanup()
