@@ -159,6 +159,22 @@ Status EnqueueTier(storage::Writer& w, const Scope& scope, Json& batch, int tier
   return Status::Ok();
 }
 
+Result<bool> MarkRunning(storage::Writer& w, const storage::Scope& scope, Json& batch, int tier) {
+  bool changed = false;
+  if (batch["status"] == "PENDING") {
+    batch["status"] = "IN_PROGRESS";
+    RETURN_IF_ERROR(SetTaskStatus(w, scope.org, batch["task_id"], "IN_PROGRESS"));
+    changed = true;
+  }
+  Json& t = TierOf(batch, tier);
+  if (t["status"] == "PENDING") {
+    t["status"] = "IN_PROGRESS";
+    RETURN_IF_ERROR(SetTaskStatus(w, scope.org, t["task_id"], "IN_PROGRESS"));
+    changed = true;
+  }
+  return changed;
+}
+
 Status RecordOutcome(Json& batch, const JobOutcome& o) {
   Json& t = TierOf(batch, o.tier);
   auto add = [&](const char* key, int64_t n) { t[key] = t.value(key, int64_t{0}) + n; };

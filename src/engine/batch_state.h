@@ -45,6 +45,10 @@ struct JobOutcome {
 };
 Status RecordOutcome(Json& batch, const JobOutcome& outcome);
 
+// A worker started a job of `tier`: the batch, the tier and their tasks go
+// from PENDING to IN_PROGRESS. Returns whether `batch` changed.
+Result<bool> MarkRunning(storage::Writer& w, const storage::Scope& scope, Json& batch, int tier);
+
 // Called by the last job of a tier: closes it, then queues the next tier or
 // closes the batch (and its task).
 Status FinishTier(storage::Writer& w, const storage::Scope& scope, Json& batch, int tier, int per_job);

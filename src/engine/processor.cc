@@ -19,6 +19,9 @@ using storage::Scope;
 
 namespace {
 
+// Runs of one job that may end with the process before it gives up on it.
+constexpr int kMaxJobAttempts = 3;
+
 struct Pending {
   Record record;
   storage::DocumentFeatures features;
@@ -47,6 +50,14 @@ class JobRunner {
   Status Run() {
     // Whether the batch is still live is checked by the job's last
     // transaction (a cancel drops queued jobs; a running one finds out there).
+    RETURN_IF_ERROR(MarkRunning());
+    if (job_.attempts > kMaxJobAttempts) {
+      // Each earlier attempt ended with the process (a crash or a kill
+      // mid-job): do not let one poisonous job take the server down forever.
+      return FailAll(Status::Internal("the job was interrupted " + std::to_string(job_.attempts - 1) +
+                                      " times (the server stopped while running it); retry the batch to run it again"),
+                     "engine");
+    }
     RETURN_IF_ERROR(engine_.store().Read([&](storage::Reader& r) -> Status {
       auto col = r.Get(Kind::kCollection, scope_, collection_id_);
       if (col.ok()) collection_ = col->doc;
@@ -72,6 +83,16 @@ class JobRunner {
   }
 
  private:
+  Status MarkRunning() {
+    return engine_.store().Write([&](storage::Writer& w) -> Status {
+      auto rec = w.Get(Kind::kBatch, scope_, batch_id_);
+      if (!rec.ok()) return rec.status().code() == StatusCode::kNotFound ? Status::Ok() : rec.status();
+      if (IsTerminalStatus(rec->doc.value("status", ""))) return Status::Ok();
+      ASSIGN_OR_RETURN(bool changed, engine::MarkRunning(w, scope_, rec->doc, tier_));
+      return changed ? w.Update(Kind::kBatch, scope_, *rec) : Status::Ok();
+    });
+  }
+
   Status Prepare() {
     const Json& fe = collection_["feature_extractor"];
     outcome_.extractor_type = fe["feature_extractor_id"];

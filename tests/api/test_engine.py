@@ -2,7 +2,9 @@
 collections, batches run tier by tier, tasks, re-submission without
 duplicates, structured errors, retry and cancel, auto_process, lineage, and a
 SIGKILL in the middle of a batch."""
+import os
 import signal
+import sqlite3
 import time
 import unittest
 
@@ -287,6 +289,46 @@ class KillTest(unittest.TestCase):
             self.assertEqual(t0["documents_written"], 3 * n)  # the counters tell the truth: no double count
             total = c.post("/v1/collections/chunks/documents/list", {}, params={"include_total": "true"}).json()
             self.assertEqual(total["pagination"]["total"], 3 * n)  # nothing lost, nothing duplicated
+        finally:
+            server.cleanup()
+
+    def test_a_job_interrupted_again_and_again_is_given_up_then_retried(self):
+        server = StrataServer(extra_args=["--workers", "1"]).start()
+        try:
+            c = namespace_client(server.base, "poison")
+            c.post("/v1/buckets", {"bucket_name": "texts", "bucket_schema": SCHEMA})
+            c.post("/v1/collections", text_collection(
+                "chunks", {"type": "bucket", "bucket_ids": ["texts"]}, split_by="sentences", chunk_size=1))
+            n = 2000
+            ids = create_objects(c, "texts", [{"body": f"Object {i}. Second.", "n": i} for i in range(n)])
+            batch_id, task_id = submit(c, "texts", ids)
+            server.stop(signal.SIGKILL)
+            # As if the oldest unfinished job had already taken the server down
+            # three times: the real queue in the real database file says so.
+            db = sqlite3.connect(os.path.join(server.data_dir, "strata.db"))
+            with db:
+                db.execute("UPDATE jobs SET attempts = 3 WHERE seq = (SELECT MIN(seq) FROM jobs)")
+                left = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+            db.close()
+            self.assertGreater(left, 0, "the batch finished before the kill")
+            server.start()
+            c.base = server.base
+            task = wait_task(c, task_id)
+            self.assertEqual(task["status"], "COMPLETED_WITH_ERRORS", task)
+            failed = c.get(f"/v1/buckets/texts/batches/{batch_id}/failed-documents",
+                           params={"limit": 1}).json()
+            self.assertGreater(failed["total"], 0)
+            self.assertLessEqual(failed["total"], 512)  # one job's objects, not the batch's
+            err = failed["failed_documents"][0]
+            self.assertEqual(err["error_type"], "runtime")
+            self.assertIn("interrupted", err["message"])
+            # the failure is transient: a retry runs those objects again, and the batch completes
+            r = c.post(f"/v1/buckets/texts/batches/{batch_id}/retry", {"retry_mode": "transient_only"})
+            self.assertEqual(r.status_code, 200, r.text)
+            task = wait_task(c, task_id)
+            self.assertEqual(task["status"], "COMPLETED", task)
+            total = c.post("/v1/collections/chunks/documents/list", {}, params={"include_total": "true"}).json()
+            self.assertEqual(total["pagination"]["total"], 2 * n)
         finally:
             server.cleanup()
 
