@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests python3-jsonschema curl
   libfasttext-dev python3-onnx python3-numpy libjemalloc-dev
+  libhnswlib-dev dataset-fashion-mnist
 )
 
 missing=()

@@ -322,7 +322,8 @@ Result<std::vector<std::string>> DeleteNamespace(storage::MetadataStore& store, 
   RETURN_IF_ERROR(store.Write([&](storage::Writer& w) -> Status {
     ASSIGN_OR_RETURN(Record got, LoadNamespace(w, who.org, id_or_name));
     Scope inner{who.org, got.id};
-    for (Kind k : {Kind::kDocument, Kind::kCollection, Kind::kBatch, Kind::kObject, Kind::kUpload, Kind::kBucket}) {
+    for (Kind k : {Kind::kExecution, Kind::kRetriever, Kind::kEvaluation, Kind::kEvalDataset, Kind::kDocument,
+                   Kind::kCollection, Kind::kBatch, Kind::kObject, Kind::kUpload, Kind::kBucket}) {
       ASSIGN_OR_RETURN(auto ids, w.DeleteAll(k, inner, std::nullopt));
       for (const auto& id : ids) {
         ASSIGN_OR_RETURN(auto freed, w.DropBlobRefs(id));

@@ -24,6 +24,13 @@ Status Engine::Start() {
   return Status::Ok();
 }
 
+void Engine::RegisterJobType(const std::string& type, JobHandler handler) { handlers_[type] = std::move(handler); }
+
+const Engine::JobHandler* Engine::HandlerFor(const std::string& type) const {
+  auto it = handlers_.find(type);
+  return it == handlers_.end() ? nullptr : &it->second;
+}
+
 void Engine::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);

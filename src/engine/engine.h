@@ -8,6 +8,9 @@
 // died is queued again at the next Start() and re-run from the beginning.
 #pragma once
 
+#include <functional>
+#include <map>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -36,6 +39,14 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Runs jobs of `type` (other than extraction) with `handler`, which must
+  // remove the job from the queue (Writer::FinishJob) when it is done. Call
+  // before Start(). Lets layers above the engine (evaluations of retrievers)
+  // use the same queue and workers.
+  using JobHandler = std::function<Status(const storage::Job&)>;
+  void RegisterJobType(const std::string& type, JobHandler handler);
+  const JobHandler* HandlerFor(const std::string& type) const;
+
   // Queues again the jobs a previous process left running, then starts the workers.
   Status Start();
   void Stop();
@@ -51,6 +62,7 @@ class Engine {
  private:
   void WorkerLoop();
 
+  std::map<std::string, JobHandler> handlers_;
   storage::MetadataStore& store_;
   storage::BlobStore& blobs_;
   const extract::ExtractorRegistry& extractors_;

@@ -359,7 +359,8 @@ class JobRunner {
 
 Status RunJob(Engine& engine, const storage::Job& job) {
   if (job.type != kExtractJob) {
-    return engine.store().Write([&](storage::Writer& w) { return w.FinishJob(job.id); });
+    if (const auto* handler = engine.HandlerFor(job.type)) return (*handler)(job);
+    return engine.store().Write([&](storage::Writer& w) { return w.FinishJob(job.id); });  // unknown: dropped
   }
   return JobRunner(engine, job).Run();
 }

@@ -1,21 +1,24 @@
 #include "server/http_server.h"
 
+#include <httplib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <regex>
 #include <thread>
 
+#include "catalog/namespaces.h"
+#include "core/crypto.h"
 #include "engine/engine.h"
 #include "extract/models/model_registry.h"
 #include "extract/models/onnx_runtime.h"
 #include "extract/registry.h"
-
-#include <httplib.h>
-
-#include <filesystem>
-#include <iostream>
-#include <regex>
-
-#include "catalog/namespaces.h"
-#include "core/crypto.h"
+#include "index/index_manager.h"
+#include "retrieve/evaluations.h"
 #include "server/error_envelope.h"
+#include "server/vector_searcher.h"
+#include "storage/index_files.h"
 
 namespace strata::server {
 
@@ -121,7 +124,18 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   engine::EngineOptions engine_options;
   engine_options.workers = config.workers > 0 ? config.workers
                                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Vector indexes load (or rebuild) on first search and save on shutdown.
+  ASSIGN_OR_RETURN(svc.index_files, storage::IndexFiles::Open(config.data_dir));
+  svc.indexes = std::make_unique<index::IndexManager>(*svc.store, *svc.index_files);
   svc.engine = std::make_unique<engine::Engine>(*svc.store, *svc.blob_store, *svc.extractors, engine_options);
+  svc.vectors = MakeVectorSearcher(*svc.indexes);
+  svc.retrieve_caches = std::make_unique<retrieve::RetrieveCaches>();
+  // Evaluations of retrievers run on the engine's workers.
+  svc.engine->RegisterJobType(retrieve::kEvaluationJob, [&svc](const storage::Job& job) {
+    retrieve::RetrieveContext ctx{*svc.store, storage::Scope{job.org, job.ns}, *svc.extractors, *svc.vectors};
+    retrieve::RetrieverContext rc{ctx, *svc.retrieve_caches, "evaluation"};
+    return retrieve::RunEvaluationJob(rc, *svc.engine, job);
+  });
   RETURN_IF_ERROR(svc.engine->Start());
   svc.blob_options.max_inline_bytes = static_cast<uint64_t>(config.max_inline_blob_bytes);
   svc.blob_options.fetch.max_bytes = static_cast<uint64_t>(config.max_url_blob_bytes);
@@ -179,7 +193,7 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   });
 
   for (auto* group : {&AdminRoutes, &NamespaceRoutes, &BucketRoutes, &ObjectRoutes, &UploadRoutes, &CollectionRoutes,
-                      &DocumentRoutes, &BatchRoutes, &TaskRoutes}) {
+                      &DocumentRoutes, &BatchRoutes, &TaskRoutes, &RetrieverRoutes}) {
     for (const auto& route : (*group)()) s->routes_.push_back(route);
   }
   Json openapi = OpenApiDocument(s->routes_);
@@ -190,7 +204,16 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   return s;
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // Workers may be running an evaluation that searches the indexes: stop
+  // them before anything they use goes, then save the indexes so the next
+  // start loads them instead of rebuilding.
+  if (svc_.engine) svc_.engine->Stop();
+  if (svc_.indexes) {
+    Status st = svc_.indexes->Persist();
+    if (!st.ok()) std::fprintf(stderr, "strata: saving vector indexes failed: %s\n", st.message().c_str());
+  }
+}
 
 void Server::Install(const Route& route) {
   Services* svc = &svc_;

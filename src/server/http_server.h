@@ -17,6 +17,7 @@
 #include "ingest/blob_source.h"
 #include "ingest/objects.h"
 #include "storage/blob_store.h"
+#include "storage/index_files.h"
 #include "storage/metadata_store.h"
 
 namespace httplib {
@@ -32,6 +33,13 @@ class Engine;
 namespace strata::extract {
 class ModelRegistry;
 }
+namespace strata::index {
+class IndexManager;
+}
+namespace strata::retrieve {
+class VectorSearcher;
+struct RetrieveCaches;
+}
 
 namespace strata::server {
 
@@ -46,7 +54,11 @@ struct Services {
   ingest::BlobSourceOptions blob_options;
   std::unique_ptr<extract::ModelRegistry> models;
   std::unique_ptr<extract::ExtractorRegistry> extractors;
+  std::unique_ptr<storage::IndexFiles> index_files;     // <data>/indexes
+  std::unique_ptr<index::IndexManager> indexes;         // vector indexes, caught up from the store's feed
   std::unique_ptr<engine::Engine> engine;  // task queue and workers
+  std::unique_ptr<retrieve::VectorSearcher> vectors;     // retrievers' searches over `indexes`
+  std::unique_ptr<retrieve::RetrieveCaches> retrieve_caches;
 };
 
 struct Context {
@@ -92,6 +104,7 @@ std::vector<Route> CollectionRoutes();  // collections, extractors registry
 std::vector<Route> DocumentRoutes();    // documents, lineage
 std::vector<Route> BatchRoutes();       // batches, trigger
 std::vector<Route> TaskRoutes();
+std::vector<Route> RetrieverRoutes();   // retrievers, execute, stages
 
 // The OpenAPI 3.1 document of the routes this server answers.
 Json OpenApiDocument(const std::vector<Route>& routes);

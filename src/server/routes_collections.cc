@@ -3,6 +3,7 @@
 #include "catalog/collections.h"
 #include "engine/batches.h"
 #include "extract/registry.h"
+#include "index/index_manager.h"
 #include "server/http_server.h"
 
 namespace strata::server {
@@ -50,9 +51,12 @@ std::vector<Route> CollectionRoutes() {
          return catalog::UpdateCollection(ctx, c.Param(1), c.body);
        }},
       {"DELETE", one, Access::kDelete, true,
-       [](Context& c) {
+       [](Context& c) -> Result<Json> {
          auto ctx = c.Collections();
-         return catalog::DeleteCollection(ctx, c.Param(1));
+         ASSIGN_OR_RETURN(Json out, catalog::DeleteCollection(ctx, c.Param(1)));
+         // The feed has removed its vectors; the index files go too.
+         RETURN_IF_ERROR(c.svc.indexes->Drop(out["collection_id"].get<std::string>()));
+         return out;
        }},
       {"GET", one + "/features", Access::kRead, true,
        [](Context& c) {

@@ -25,7 +25,10 @@
 
 namespace strata::storage {
 
-enum class Kind { kNamespace, kBucket, kObject, kUpload, kApiKey, kCollection, kDocument, kBatch, kTask };
+enum class Kind {
+  kNamespace, kBucket, kObject, kUpload, kApiKey, kCollection, kDocument, kBatch, kTask,
+  kRetriever, kExecution, kEvalDataset, kEvaluation
+};
 
 struct Scope {
   int64_t org = 0;     // the organization's internal id (never shown to clients)
@@ -99,6 +102,32 @@ struct TextHit {
   double score = 0;  // BM25, higher is better
 };
 
+// One change of the vector feed (see Reader::VectorChangesSince).
+struct VectorChange {
+  enum class Op { kPut, kDelete };
+  int64_t seq = 0;
+  std::string doc_id;
+  Op op = Op::kPut;
+  // For a put whose row still exists: the vector as it is now, which may be
+  // newer than this change (a later change then says so). nullopt otherwise.
+  std::optional<std::vector<float>> vec;
+};
+
+// Where the vector feed stands for one (collection, vector name), read in one
+// snapshot (see Reader::LastVectorChange).
+struct VectorFeedState {
+  int64_t last_change = 0;     // the key's latest change still in the feed; 0 when none
+  int64_t head = 0;            // the latest seq handed out for any key (pruning never lowers it)
+  int64_t pruned_through = 0;  // changes up to this seq may be gone (PruneVectorChanges)
+};
+
+struct VectorChangePage {
+  std::vector<VectorChange> changes;  // seq ascending
+  // Changes after the requested seq were pruned (Writer::PruneVectorChanges):
+  // the caller cannot catch up from the feed and rebuilds from ScanVectors.
+  bool truncated = false;
+};
+
 // A unit of background work in the persisted queue. `group` ties jobs together
 // (for example every job of one batch tier) so the last one can tell.
 struct Job {
@@ -160,10 +189,38 @@ class Reader {
   // Named vectors of a document (storage name -> floats).
   virtual Result<std::vector<std::pair<std::string, std::vector<float>>>> GetVectors(
       const std::string& doc_id) = 0;
+
+  // The vector change feed, which derived vector indexes (index/) catch up
+  // from. Every insert into and delete from doc_vectors, by any write path,
+  // adds a change with a rising seq in the same transaction (SQL triggers).
+  // Keyed by collection id, unique across tenants: like GetVectors these
+  // calls take no Scope, and callers resolve the collection in its scope
+  // first. Because one writer commits at a time, seqs become visible in
+  // order: once a reader has seen seq S, no change with seq <= S appears later.
+  //
+  // Up to `limit` changes of (collection, vector name) with seq > after_seq,
+  // oldest first, read in one snapshot.
+  virtual Result<VectorChangePage> VectorChangesSince(const std::string& collection, const std::string& name,
+                                                      int64_t after_seq, int64_t limit) = 0;
+  // Calls fn for every vector of (collection, vector name), in no particular
+  // order, for a full rebuild. Returns a seq S such that what fn saw reflects
+  // every change up to S (and maybe later ones: those are applied again,
+  // which is harmless). fn's error stops the scan and is returned.
+  using VectorVisitor = std::function<Status(const std::string& doc_id, const float* vec, size_t dims)>;
+  virtual Result<int64_t> ScanVectors(const std::string& collection, const std::string& name,
+                                      const VectorVisitor& fn) = 0;
+  // Where the feed stands for (collection, vector name). A caller that has
+  // applied changes through seq A has nothing to fetch when last_change <= A
+  // and pruned_through <= A. Index probes only: cheap enough to call before
+  // every search.
+  virtual Result<VectorFeedState> LastVectorChange(const std::string& collection, const std::string& name) = 0;
   // BM25 over the documents of one collection. `match` is an FTS5 query
   // (index/fulltext.h builds it from user text).
   virtual Result<std::vector<TextHit>> SearchText(const Scope& scope, const std::string& collection,
                                                   const std::string& match, int64_t limit) = 0;
+  // How many times the documents of a collection have been written (0 for
+  // none): any insert, update or delete moves it.
+  virtual Result<int64_t> CollectionVersion(const std::string& collection) = 0;
   // Jobs of a group that are not finished (queued or running).
   virtual Result<int64_t> CountJobs(const std::string& group) = 0;
   // A named id list of a batch (see PutIdList); empty when never stored.
@@ -204,6 +261,10 @@ class Writer : public virtual Reader {
   // (Delete, DeleteAll) deletes these with it.
   virtual Status PutFeatures(const Scope& scope, const std::string& collection, const std::string& doc_id,
                              const DocumentFeatures& features) = 0;
+  // Deletes the vector feed's changes with seq <= through_seq (every index
+  // that matters has applied them) and remembers the mark, so that asking for
+  // changes after an older seq reports VectorChangePage::truncated.
+  virtual Status PruneVectorChanges(int64_t through_seq) = 0;
 
   // Deletes (with their features) documents a collection made from one
   // source, by the run that wrote them (_internal.metadata.run_id): those of

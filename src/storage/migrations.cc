@@ -75,7 +75,48 @@ const std::vector<std::string>& Migrations() {
       "CREATE TABLE id_lists (owner TEXT NOT NULL, name TEXT NOT NULL,"
       "  ids TEXT NOT NULL CHECK (json_valid(ids)), PRIMARY KEY (owner, name)) WITHOUT ROWID;"
       "CREATE TRIGGER batches_id_lists AFTER DELETE ON batches BEGIN"
-      "  DELETE FROM id_lists WHERE owner = OLD.id; END;",
+      "  DELETE FROM id_lists WHERE owner = OLD.id; END;"
+      // The vector change feed that derived vector indexes (index/) catch up
+      // from. Triggers, not code in each write path, fill it: every way a row
+      // of doc_vectors comes or goes (PutFeatures, Delete, DeleteAll,
+      // DeleteSourceDocuments, whatever comes next) lands here in the same
+      // transaction. AUTOINCREMENT so that a seq is never reused after pruning
+      // (sqlite_sequence keeps the high-water mark).
+      "CREATE TABLE vector_changes ("
+      "  seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, name TEXT NOT NULL,"
+      "  doc_id TEXT NOT NULL, op TEXT NOT NULL CHECK (op IN ('put', 'delete')));"
+      "CREATE INDEX vector_changes_key ON vector_changes(collection, name, seq);"
+      "CREATE TRIGGER doc_vectors_put AFTER INSERT ON doc_vectors BEGIN"
+      "  INSERT INTO vector_changes(collection, name, doc_id, op)"
+      "  VALUES (NEW.collection, NEW.name, NEW.doc_id, 'put'); END;"
+      "CREATE TRIGGER doc_vectors_delete AFTER DELETE ON doc_vectors BEGIN"
+      "  INSERT INTO vector_changes(collection, name, doc_id, op)"
+      "  VALUES (OLD.collection, OLD.name, OLD.doc_id, 'delete'); END;"
+      "CREATE TRIGGER doc_vectors_update AFTER UPDATE ON doc_vectors BEGIN"
+      "  INSERT INTO vector_changes(collection, name, doc_id, op)"
+      "  VALUES (OLD.collection, OLD.name, OLD.doc_id, 'delete');"
+      "  INSERT INTO vector_changes(collection, name, doc_id, op)"
+      "  VALUES (NEW.collection, NEW.name, NEW.doc_id, 'put'); END;",
+
+      // 3: retrievers, their executions, evaluation datasets and runs.
+      ResourceTable("retrievers") + ResourceTable("executions") + ResourceTable("eval_datasets") +
+      ResourceTable("evaluations") +
+      // A collection's version moves with every write of one of its
+      // documents (insert, update, delete), in the same transaction: the
+      // retrievers' caches key on it, so a cached answer cannot outlive the
+      // documents it was computed from.
+      "CREATE TABLE collection_versions (collection TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE TRIGGER documents_version_insert AFTER INSERT ON documents BEGIN"
+      "  INSERT INTO collection_versions VALUES (NEW.parent, 1)"
+      "  ON CONFLICT(collection) DO UPDATE SET version = version + 1; END;"
+      "CREATE TRIGGER documents_version_update AFTER UPDATE ON documents BEGIN"
+      "  INSERT INTO collection_versions VALUES (NEW.parent, 1)"
+      "  ON CONFLICT(collection) DO UPDATE SET version = version + 1;"
+      "  INSERT INTO collection_versions VALUES (OLD.parent, 1)"
+      "  ON CONFLICT(collection) DO UPDATE SET version = version + 1; END;"
+      "CREATE TRIGGER documents_version_delete AFTER DELETE ON documents BEGIN"
+      "  INSERT INTO collection_versions VALUES (OLD.parent, 1)"
+      "  ON CONFLICT(collection) DO UPDATE SET version = version + 1; END;",
   };
   return kMigrations;
 }

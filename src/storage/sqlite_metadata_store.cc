@@ -29,6 +29,10 @@ const char* TableOf(Kind kind) {
     case Kind::kDocument: return "documents";
     case Kind::kBatch: return "batches";
     case Kind::kTask: return "tasks";
+    case Kind::kRetriever: return "retrievers";
+    case Kind::kExecution: return "executions";
+    case Kind::kEvalDataset: return "eval_datasets";
+    case Kind::kEvaluation: return "evaluations";
   }
   return "";
 }
@@ -49,6 +53,9 @@ std::string SqlJsonPath(const std::string& dotted) {
 }
 
 constexpr const char* kColumns = "seq, id, parent, name, ukey, chash, doc";
+
+// The settings key under which PruneVectorChanges keeps its mark.
+constexpr const char* kVectorFeedPrunedKey = "vector_changes_pruned_through";
 
 // Documents keep their lineage keys in columns of their own (migration 2);
 // these are the columns and their values, taken from the document's _internal.
@@ -412,6 +419,56 @@ class SqliteReader : public virtual Reader {
     return out;
   }
 
+  Result<VectorChangePage> VectorChangesSince(const std::string& collection, const std::string& name,
+                                              int64_t after_seq, int64_t limit) override {
+    // The prune mark and the changes must come from one snapshot: read apart,
+    // a prune committing in between would make changes vanish unannounced.
+    // A savepoint opens a read transaction here and nests inside a writer's.
+    RETURN_IF_ERROR(db_.Exec("SAVEPOINT vector_feed"));
+    Result<VectorChangePage> page = ReadVectorChanges(collection, name, after_seq, limit);
+    Status released = db_.Exec("RELEASE vector_feed");
+    if (!page.ok()) return page;
+    RETURN_IF_ERROR(released);
+    return page;
+  }
+
+  Result<int64_t> ScanVectors(const std::string& collection, const std::string& name,
+                              const VectorVisitor& fn) override {
+    // The seq first, then the rows: the rows are then at least as new as the
+    // seq says. sqlite_sequence holds the highest seq ever handed out, which
+    // pruning does not lower.
+    int64_t seq = 0;
+    {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'"));
+      if (s.Step()) seq = s.ColumnInt(0);
+      RETURN_IF_ERROR(s.status());
+    }
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT doc_id, vec FROM doc_vectors WHERE collection = ? AND name = ?"));
+    s.Bind(1, collection).Bind(2, name);
+    std::vector<float> vec;
+    while (s.Step()) {
+      std::string_view blob = s.ColumnBlob(1);
+      vec.resize(blob.size() / sizeof(float));
+      if (!vec.empty()) std::memcpy(vec.data(), blob.data(), vec.size() * sizeof(float));
+      RETURN_IF_ERROR(fn(s.ColumnText(0), vec.data(), vec.size()));
+    }
+    RETURN_IF_ERROR(s.status());
+    return seq;
+  }
+
+  Result<VectorFeedState> LastVectorChange(const std::string& collection, const std::string& name) override {
+    // One statement, so one snapshot for all three.
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM vector_changes WHERE collection = ?1 AND name = ?2),"
+        " (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'vector_changes'),"
+        " (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM settings WHERE key = ?3)"));
+    s.Bind(1, collection).Bind(2, name).Bind(3, kVectorFeedPrunedKey);
+    VectorFeedState state;
+    if (s.Step()) state = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2)};
+    RETURN_IF_ERROR(s.status());
+    return state;
+  }
+
   Result<std::vector<TextHit>> SearchText(const Scope& scope, const std::string& collection,
                                           const std::string& match, int64_t limit) override {
     // bm25() is lower-is-better in FTS5; negate it so scores read naturally.
@@ -426,6 +483,14 @@ class SqliteReader : public virtual Reader {
       return Status::BadRequest("full-text query could not be run: " + s.status().message());
     }
     return out;
+  }
+
+  Result<int64_t> CollectionVersion(const std::string& collection) override {
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT version FROM collection_versions WHERE collection = ?"));
+    s.Bind(1, collection);
+    int64_t v = s.Step() ? s.ColumnInt(0) : 0;
+    RETURN_IF_ERROR(s.status());
+    return v;
   }
 
   Result<int64_t> CountJobs(const std::string& group) override {
@@ -452,6 +517,39 @@ class SqliteReader : public virtual Reader {
   Database& db_;
 
  private:
+  Result<VectorChangePage> ReadVectorChanges(const std::string& collection, const std::string& name,
+                                             int64_t after_seq, int64_t limit) {
+    VectorChangePage page;
+    {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?"));
+      s.Bind(1, kVectorFeedPrunedKey);
+      if (s.Step() && after_seq < s.ColumnInt(0)) page.truncated = true;
+      RETURN_IF_ERROR(s.status());
+    }
+    if (page.truncated) return page;
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "SELECT c.seq, c.doc_id, c.op, v.vec FROM vector_changes c "
+        "LEFT JOIN doc_vectors v ON c.op = 'put' AND v.doc_id = c.doc_id AND v.name = c.name "
+        "AND v.collection = c.collection "
+        "WHERE c.collection = ? AND c.name = ? AND c.seq > ? ORDER BY c.seq LIMIT ?"));
+    s.Bind(1, collection).Bind(2, name).Bind(3, after_seq).Bind(4, limit);
+    while (s.Step()) {
+      VectorChange c;
+      c.seq = s.ColumnInt(0);
+      c.doc_id = s.ColumnText(1);
+      c.op = s.ColumnText(2) == "put" ? VectorChange::Op::kPut : VectorChange::Op::kDelete;
+      if (!s.ColumnIsNull(3)) {
+        std::string_view blob = s.ColumnBlob(3);
+        std::vector<float> v(blob.size() / sizeof(float));
+        if (!v.empty()) std::memcpy(v.data(), blob.data(), v.size() * sizeof(float));
+        c.vec = std::move(v);
+      }
+      page.changes.push_back(std::move(c));
+    }
+    RETURN_IF_ERROR(s.status());
+    return page;
+  }
+
   Result<std::optional<Record>> FindBy(Kind kind, const Scope& scope, const std::string& parent,
                                        const char* column, const std::string& value) {
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("SELECT ") + kColumns + " FROM " +
@@ -716,6 +814,16 @@ class SqliteWriter : public SqliteReader, public Writer {
       RETURN_IF_ERROR(it.Bind(1, seq).Bind(2, f.text).Bind(3, collection).Run());
     }
     return Status::Ok();
+  }
+
+  Status PruneVectorChanges(int64_t through_seq) override {
+    ASSIGN_OR_RETURN(auto d, db_.Prepare("DELETE FROM vector_changes WHERE seq <= ?"));
+    RETURN_IF_ERROR(d.Bind(1, through_seq).Run());
+    // The mark only rises: pruning through an older seq later changes nothing.
+    ASSIGN_OR_RETURN(auto m, db_.Prepare(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = "
+        "CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)"));
+    return m.Bind(1, kVectorFeedPrunedKey).Bind(2, std::to_string(through_seq)).Run();
   }
 
   Result<int64_t> DeleteSourceDocuments(const Scope& scope, const std::string& collection,

@@ -186,6 +186,35 @@ class ConformanceTest(ApiTestCase):
         r = c.delete(f"/v1/tasks/{killed['task_id']}")
         self.assertIn(r.status_code, (200, 409), r.text)  # 409 when it finished before the kill
         seen.add(("DELETE", "/v1/tasks/{task_id}"))
+        # retrievers, executions, evaluations
+        rt, ret = "/v1/retrievers", "/v1/retrievers/{retriever_id}"
+        stages = [{"stage_name": "find", "config": {"stage_id": "feature_search", "parameters": {"searches": [
+            {"feature_uri": "mixpeek://text_extractor@v1/glove_100d", "query": "{{INPUT.query}}"},
+            {"feature_uri": "mixpeek://text_extractor@v1/bm25", "query": "{{INPUT.query}}"}]}}}]
+        hit(c, "GET", rt + "/stages", rt + "/stages")
+        hit(c, "POST", rt, rt, {"retriever_name": "tour_r", "collection_identifiers": ["tour_text"],
+                                "input_schema": {"query": {"type": "string"}}, "stages": stages})
+        hit(c, "POST", rt + "/list", rt + "/list", {})
+        hit(c, "GET", rt + "/tour_r", ret)
+        hit(c, "PATCH", rt + "/tour_r", ret, {"description": "tour"})
+        hit(c, "POST", rt + "/tour_r/clone", ret + "/clone", {"retriever_name": "tour_r2"}, status=201)
+        found = hit(c, "POST", rt + "/tour_r/execute", ret + "/execute", {"inputs": {"query": "tour"}})
+        hit(c, "POST", rt + "/execute", rt + "/execute", {"collection_identifiers": ["tour_text"], "stages": stages,
+                                                          "input_schema": {"query": {"type": "string"}},
+                                                          "inputs": {"query": "tour"}})
+        hit(c, "POST", rt + "/tour_r/execute/explain", ret + "/execute/explain", {"inputs": {"query": "tour"}})
+        hit(c, "POST", rt + "/tour_r/executions/list", ret + "/executions/list", {})
+        hit(c, "GET", f"{rt}/tour_r/executions/{found['execution_id']}", ret + "/executions/{execution_id}")
+        ds = rt + "/evaluations/datasets"
+        hit(c, "POST", ds, ds, {"dataset_name": "tour_ds", "queries": [
+            {"query_id": "q1", "query_input": {"query": "tour"},
+             "relevant_documents": [found["documents"][0]["document_id"]]}]}, status=201)
+        hit(c, "GET", ds, ds)
+        hit(c, "GET", ds + "/tour_ds", ds + "/{dataset_identifier}")
+        ev = hit(c, "POST", rt + "/tour_r/evaluations", ret + "/evaluations", {"dataset_name": "tour_ds"}, status=202)
+        hit(c, "GET", rt + "/tour_r/evaluations", ret + "/evaluations")
+        hit(c, "GET", f"{rt}/tour_r/evaluations/{ev['evaluation_id']}", ret + "/evaluations/{evaluation_id}")
+        hit(c, "DELETE", rt + "/tour_r2", ret)
         hit(c, "DELETE", "/v1/collections/tour_text", col)
         hit(c, "DELETE", "/v1/buckets/tb", b)
         hit(admin, "DELETE", "/v1/namespaces/tour", ns)
