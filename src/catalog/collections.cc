@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/crypto.h"
 #include "core/ids.h"
 #include "core/time_util.h"
 #include "extract/feature_uri.h"
@@ -305,11 +306,21 @@ Status ApplyRegistration(const Json& ns_doc, const extract::ExtractorInfo& info,
 Result<Json> WithCounts(storage::Reader& r, const Scope& scope, Json doc) {
   ASSIGN_OR_RETURN(int64_t n, r.Count(Kind::kDocument, scope, doc["collection_id"].get<std::string>()));
   doc["document_count"] = n;
+  ASSIGN_OR_RETURN(doc["index_signature"], IndexSignature(r, doc));
   doc.erase("_internal");
   return doc;
 }
 
 }  // namespace
+
+Result<std::string> IndexSignature(storage::Reader& r, const Json& collection) {
+  const std::string id = collection.value("collection_id", "");
+  ASSIGN_OR_RETURN(int64_t version, r.CollectionVersion(id));
+  const std::string material = id + ":" + std::to_string(version) + ":" +
+                               collection.value("feature_extractor", Json()).dump() +
+                               collection.value("vector_indexes", Json()).dump();
+  return Sha256Hex(material).substr(0, 32);
+}
 
 Result<Record> LoadCollection(storage::Reader& r, const Scope& scope, const std::string& id_or_name) {
   auto rec = r.Get(Kind::kCollection, scope, id_or_name);

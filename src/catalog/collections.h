@@ -35,6 +35,10 @@ Result<Json> DescribeFeatures(CollectionContext& ctx, const std::string& id_or_n
 
 // The stored record, by id or name.
 Result<storage::Record> LoadCollection(storage::Reader& r, const storage::Scope& scope, const std::string& id_or_name);
+// The collection's index_signature: changes whenever its documents (any
+// write), its extractor configuration or its vector indexes change. Response
+// caches key on it.
+Result<std::string> IndexSignature(storage::Reader& r, const Json& collection);
 
 // How a collection reads one extractor input from its source.
 struct InputMapping {

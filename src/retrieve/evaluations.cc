@@ -176,7 +176,7 @@ Result<Json> StartEvaluation(RetrieverContext& rc, engine::Engine& engine, const
     const std::string now = NowIso8601();
     const std::string id = NewId("eval_");
     ASSIGN_OR_RETURN(std::string task_id,
-                     engine::CreateTask(w, rc.ctx.scope.org, "retriever.evaluation",
+                     engine::CreateTask(w, rc.ctx.scope.org, "api_evaluations_run",
                                         {{"evaluation_id", id}, {"retriever_id", ret.id}, {"namespace_id", rc.ctx.scope.ns}}));
     Json doc = {{"evaluation_id", id},        {"retriever_id", ret.id},
                 {"dataset_id", ds.id},        {"dataset_name", ds.doc["dataset_name"]},
@@ -189,7 +189,7 @@ Result<Json> StartEvaluation(RetrieverContext& rc, engine::Engine& engine, const
     RETURN_IF_ERROR(w.Insert(Kind::kEvaluation, rc.ctx.scope, Record{id, ret.id, std::nullopt, std::nullopt, std::nullopt, doc}));
     RETURN_IF_ERROR(w.EnqueueJob(storage::Job{NewId("job_"), rc.ctx.scope.org, rc.ctx.scope.ns, kEvaluationJob, id, 0,
                                               {{"evaluation_id", id}, {"retriever_id", ret.id}}}));
-    out = {{"task_id", task_id}, {"evaluation_id", id}, {"task_type", "retriever.evaluation"}, {"status", "pending"},
+    out = {{"task_id", task_id}, {"evaluation_id", id}, {"task_type", "api_evaluations_run"}, {"status", "pending"},
            {"created_at", now}};
     return Status::Ok();
   }));

@@ -213,9 +213,8 @@ Result<std::string> CollectionsSignature(RetrieveContext& ctx, const std::vector
         material += id + ":missing;";
         continue;
       }
-      ASSIGN_OR_RETURN(int64_t version, r.CollectionVersion(col->id));
-      material += col->id + ":" + std::to_string(version) + ":" + col->doc.value("feature_extractor", Json()).dump() +
-                  col->doc.value("vector_indexes", Json()).dump() + ";";
+      ASSIGN_OR_RETURN(std::string signature, catalog::IndexSignature(r, col->doc));
+      material += signature + ";";
     }
     return Status::Ok();
   }));

@@ -151,12 +151,14 @@ class RetrieverTest(ApiTestCase):
         self.assertEqual(not_modified.status_code, 304)
         self.assertEqual(not_modified.content, b"")
         # One more document in the collection: the signature moves, the cache misses.
+        signature = self.c.get("/v1/collections/sentences").json()["index_signature"]
         r = self.c.post("/v1/collections/sentences/documents",
                         {"category": "aero", "chunk_text": "Shock waves again."})
         self.assertEqual(r.status_code, 200, r.text)
         third = self.execute(body)
         self.assertEqual(third.headers["X-Cache"], "MISS")
         self.assertNotEqual(third.headers["ETag"], etag)
+        self.assertNotEqual(self.c.get("/v1/collections/sentences").json()["index_signature"], signature)
         self.c.delete(f"/v1/collections/sentences/documents/{r.json()['document_id']}")
 
     def test_crud_explain_executions_and_stage_registry(self):
@@ -260,6 +262,59 @@ class RetrieverTest(ApiTestCase):
                                            "stages": search(searches=[{"feature_uri": "mixpeek://x@v1/y", "query": "a"}])})
         self.assertError(r, 422)
         self.assertError(self.c.post("/v1/retrievers/nope/execute", {"inputs": {}}), 404)
+
+    def test_evaluation_reports_the_metrics_of_the_retrievers_own_ranking(self):
+        docs = self.c.post("/v1/collections/sentences/documents/list", {}, params={"limit": 100}).json()["results"]
+        by_text = {d["chunk_text"]: d["document_id"] for d in docs}
+        queries = [
+            {"query_id": "stall", "query_input": {"query": "wing stall"},
+             "relevant_documents": [by_text[CORPUS[0][0]], by_text[CORPUS[10][0]]],
+             "relevance_scores": {by_text[CORPUS[0][0]]: 2}},
+            {"query_id": "heat", "query_input": {"query": "heat transfer", "category": "thermal"},
+             "relevant_documents": [by_text[CORPUS[4][0]], by_text[CORPUS[11][0]], by_text[CORPUS[3][0]]]},
+        ]
+        r = self.c.post("/v1/retrievers/evaluations/datasets", {"dataset_name": "physics", "queries": queries})
+        self.assertEqual(r.status_code, 201, r.text)
+        self.assertEqual(r.json()["query_count"], 2)
+        started = self.c.post("/v1/retrievers/hybrid/evaluations", {"dataset_name": "physics"})
+        self.assertEqual(started.status_code, 202, started.text)
+        self.assertEqual(wait_task(self.c, started.json()["task_id"])["status"], "COMPLETED")
+        ev = self.c.get(f"/v1/retrievers/hybrid/evaluations/{started.json()['evaluation_id']}").json()
+        self.assertEqual(ev["status"], "completed", ev)
+        self.assertEqual(sorted(ev["metrics_by_k"]), ["1", "10", "20", "5"])
+
+        # The same metrics computed here from the retriever's own answers.
+        import math
+        ranked = {q["query_id"]: [d["document_id"] for d in self.execute(
+            {"inputs": q["query_input"], "pagination": {"method": "offset", "page_size": 20}}).json()["documents"]]
+            for q in queries}
+        for k in (1, 5, 10, 20):
+            got = ev["metrics_by_k"][str(k)]
+            expect = {"ndcg": 0, "mrr": 0, "recall": 0, "precision": 0}
+            for q in queries:
+                grades = {d: 1 for d in q["relevant_documents"]}
+                grades.update(q.get("relevance_scores", {}))
+                top = ranked[q["query_id"]][:k]
+                dcg = sum(grades.get(d, 0) / math.log2(i + 2) for i, d in enumerate(top))
+                ideal = sorted(grades.values(), reverse=True)[:k]
+                idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+                hits = [i for i, d in enumerate(top) if d in grades]
+                expect["ndcg"] += dcg / idcg / len(queries)
+                expect["mrr"] += (1 / (hits[0] + 1) if hits else 0) / len(queries)
+                expect["recall"] += len(hits) / len(grades) / len(queries)
+                expect["precision"] += len(hits) / k / len(queries)
+            for metric, value in expect.items():
+                self.assertAlmostEqual(got[metric], value, places=6, msg=f"{metric}@{k}")
+        self.assertGreater(ev["metrics_by_k"]["10"]["recall"], 0)
+        listed = self.c.get("/v1/retrievers/hybrid/evaluations", params={"status": "completed"}).json()
+        self.assertIn(ev["evaluation_id"], [e["evaluation_id"] for e in listed["evaluations"]])
+        self.assertEqual(self.c.get("/v1/retrievers/hybrid/evaluations", params={"status": "failed"}).json()["total"], 0)
+        # A dataset the retriever's inputs do not fit is refused up front or fails the run with a reason.
+        bad = self.c.post("/v1/retrievers/evaluations/datasets", {"dataset_name": "broken", "queries": [
+            {"query_id": "x", "relevant_documents": []}]})
+        self.assertError(bad, 422)
+        self.assertIn("query_input", bad.text)
+        self.assertError(self.c.post("/v1/retrievers/hybrid/evaluations", {"dataset_name": "nope"}), 404)
 
     def test_tenants_do_not_see_each_others_retrievers(self):
         other = namespace_client(self.server.base, "elsewhere", self.conformance)
