@@ -35,6 +35,8 @@ class ReadmeTest(unittest.TestCase):
             self.assertIn('"chunk_text":"Stratastoresthings."', compact)
             self.assertIn('"sku":"A-1"', compact)
             self.assertIn('"language":"en"', compact)
+            # The retriever finds the sentence about storing; C-3 (tech) is filtered out.
+            self.assertRegex(out, r"(?m)^top: A-1 Strata stores things\. 0\.\d+$")
             self.assertTrue(out.rstrip().endswith("Strata stores things."), out[-300:])
         finally:
             server.cleanup()
