@@ -23,16 +23,6 @@ double MillisSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-bool HasTemplate(const Json& v) {
-  if (v.is_string()) return v.get<std::string>().find("{{") != std::string::npos;
-  if (v.is_structured()) {
-    for (const auto& x : v) {
-      if (HasTemplate(x)) return true;
-    }
-  }
-  return false;
-}
-
 // The collections a pipeline reads: the retriever's, and those its stages name.
 std::vector<std::string> ReadCollections(const ExecuteRequest& req) {
   std::set<std::string> ids(req.collection_ids.begin(), req.collection_ids.end());

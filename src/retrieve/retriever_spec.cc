@@ -16,16 +16,6 @@ const std::set<std::string> kInputTypes = {"string", "text", "integer", "number"
                                            "object", "image", "video", "audio", "pdf", "document", "json",
                                            "document_reference", "date", "datetime", "url"};
 
-bool HasTemplate(const Json& v) {
-  if (v.is_string()) return v.get<std::string>().find("{{") != std::string::npos;
-  if (v.is_structured()) {
-    for (const auto& x : v) {
-      if (HasTemplate(x)) return true;
-    }
-  }
-  return false;
-}
-
 // Keys of a stage's config besides parameters.
 const std::set<std::string> kConfigKeys = {"stage_id", "parameters", "pre_filters", "post_filters", "when",
                                            "on_error", "cache_behavior", "cache_ttl_seconds"};
@@ -172,6 +162,16 @@ Result<Json> ResolveInputs(const Json& schema, const Json& inputs) {
 
 // The API returns dependencies as FeatureAddress objects ({scheme, extractor,
 // version, output}); a URI that is a template or malformed is left out.
+bool HasTemplate(const Json& v) {
+  if (v.is_string()) return v.get<std::string>().find("{{") != std::string::npos;
+  if (v.is_structured()) {
+    for (const auto& x : v) {
+      if (HasTemplate(x)) return true;
+    }
+  }
+  return false;
+}
+
 Json FeatureDependencies(const Json& stages) {
   Json out = Json::array();
   for (const auto& s : stages) {

@@ -30,4 +30,7 @@ Result<Json> ResolveInputs(const Json& schema, const Json& inputs);
 // The feature URIs the stages search (feature_dependencies of a retriever).
 Json FeatureDependencies(const Json& stages);
 
+// Whether a value holds a template anywhere (a string with "{{").
+bool HasTemplate(const Json& v);
+
 }  // namespace strata::retrieve

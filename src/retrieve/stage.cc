@@ -30,6 +30,10 @@ const StageDef* FindStage(const std::string& id) {
   return nullptr;
 }
 
+Json ParamsSchema(Json properties) {
+  return {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+}
+
 double ScoreOf(const Json& doc) {
   auto it = doc.find("score");
   return it != doc.end() && it->is_number() ? it->get<double>() : 0.0;

@@ -96,6 +96,9 @@ const StageDef* FindStage(const std::string& id);
 // The score of a document in a pipeline ("score", 0 when absent).
 double ScoreOf(const Json& doc);
 
+// A stage's parameter schema: an object of these properties and no others.
+Json ParamsSchema(Json properties);
+
 // Stage definitions, one function per family (stages_*.cc).
 void AddSearchStages(std::vector<StageDef>& out);
 void AddFilterStages(std::vector<StageDef>& out);

@@ -9,15 +9,6 @@ namespace strata::retrieve {
 
 namespace {
 
-Json Schema(Json properties) {
-  return {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
-}
-
-const Json* Field(const Json& doc, const std::string& path) {
-  if (const Json* v = FindPath(doc, path)) return v;
-  return FindPath(doc, "_internal.lineage." + path);
-}
-
 // One document per element of an array field (the element at `output_field`,
 // by default the field itself); ids get "#<index>" so they stay unique.
 Status Unwind(StageRun& run, std::vector<Json>& docs) {
@@ -99,7 +90,7 @@ Status DocumentEnrich(StageRun& run, std::vector<Json>& docs) {
     }
     std::vector<Json> values;
     for (const auto& d : docs) {
-      if (const Json* v = Field(d, source_field); v != nullptr && !v->is_null()) values.push_back(*v);
+      if (const Json* v = DocField(d, source_field); v != nullptr && !v->is_null()) values.push_back(*v);
     }
     if (values.empty()) return Status::Ok();
     // One list query for the whole page of keys.
@@ -112,7 +103,7 @@ Status DocumentEnrich(StageRun& run, std::vector<Json>& docs) {
     while (true) {
       ASSIGN_OR_RETURN(auto page, r.List(storage::Kind::kDocument, run.ctx.scope, q));
       for (auto& rec : page.records) {
-        if (const Json* k = Field(rec.doc, target_field)) by_key.emplace(GroupKey(k), std::move(rec.doc));
+        if (const Json* k = DocField(rec.doc, target_field)) by_key.emplace(GroupKey(k), std::move(rec.doc));
       }
       if (page.next_cursor.empty()) break;
       q.cursor = page.next_cursor;
@@ -123,7 +114,7 @@ Status DocumentEnrich(StageRun& run, std::vector<Json>& docs) {
   std::vector<Json> out;
   int64_t joined = 0;
   for (auto& d : docs) {
-    auto it = by_key.find(GroupKey(Field(d, source_field)));
+    auto it = by_key.find(GroupKey(DocField(d, source_field)));
     if (it == by_key.end()) {
       if (p["allow_missing"] == true) out.push_back(std::move(d));
       continue;
@@ -166,7 +157,7 @@ Status DocumentEnrich(StageRun& run, std::vector<Json>& docs) {
 
 void AddApplyStages(std::vector<StageDef>& out) {
   out.push_back({"unwind", "apply", "One document per element of an array field.", "list-tree",
-                 Schema({{"field", {{"type", "string"}, {"default", ""}}},
+                 ParamsSchema({{"field", {{"type", "string"}, {"default", ""}}},
                          {"preserve_null_and_empty", {{"type", "boolean"}, {"default", false}}},
                          {"include_array_index", {{"type", "boolean"}, {"default", false}}},
                          {"output_field", {{"type", {"string", "null"}}, {"default", nullptr}}}}),
@@ -174,12 +165,12 @@ void AddApplyStages(std::vector<StageDef>& out) {
   out.push_back({"json_transform", "apply",
                  "Rewrites each document with a template ({{DOC.field}}, {{INPUT.x}}) that renders a JSON object.",
                  "braces",
-                 Schema({{"template", {{"default", nullptr}}},
+                 ParamsSchema({{"template", {{"default", nullptr}}},
                          {"fail_on_error", {{"type", "boolean"}, {"default", false}}}}),
                  JsonTransform, {"template"}});
   out.push_back({"document_enrich", "enrich",
                  "Left-joins the documents of another collection on a field (direct join).", "link",
-                 Schema({{"target_collection_id", {{"type", {"string", "null"}}, {"default", nullptr}}},
+                 ParamsSchema({{"target_collection_id", {{"type", {"string", "null"}}, {"default", nullptr}}},
                          {"source_field", {{"type", "string"}, {"default", "source_object_id"}}},
                          {"target_field", {{"type", "string"}, {"default", "document_id"}}},
                          {"fields_to_merge", {{"type", {"array", "null"}}, {"default", nullptr}}},

@@ -13,17 +13,6 @@ namespace strata::retrieve {
 
 namespace {
 
-Json Schema(Json properties) {
-  return {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
-}
-
-// A field of a document; lineage names (source_object_id, root_object_id, …)
-// also resolve into _internal.lineage, where the engine keeps them.
-const Json* Field(const Json& doc, const std::string& path) {
-  if (const Json* v = FindPath(doc, path)) return v;
-  return FindPath(doc, "_internal.lineage." + path);
-}
-
 Status Limit(StageRun& run, std::vector<Json>& docs) {
   const auto offset = static_cast<size_t>(run.params["offset"].get<int64_t>());
   const auto limit = static_cast<size_t>(run.params["limit"].get<int64_t>());
@@ -49,7 +38,7 @@ Status Sample(StageRun& run, std::vector<Json>& docs) {
       return Status::Invalid(run.loc + ".parameters.stratify_by", "stratified sampling needs stratify_by", "missing");
     }
     std::map<std::string, std::vector<Json>> strata;
-    for (auto& d : rest) strata[GroupKey(Field(d, p["stratify_by"]))].push_back(std::move(d));
+    for (auto& d : rest) strata[GroupKey(DocField(d, p["stratify_by"]))].push_back(std::move(d));
     // Proportional shares, at least min_per_stratum each.
     const auto min_per = static_cast<size_t>(p["min_per_stratum"].get<int64_t>());
     const double total = static_cast<double>(rest.size());
@@ -81,7 +70,7 @@ Status Deduplicate(StageRun& run, std::vector<Json>& docs) {
   std::vector<Json> out;
   for (auto& d : docs) {
     if (by_content) {
-      const Json* v = Field(d, p["content_field"]);
+      const Json* v = DocField(d, p["content_field"]);
       const auto toks = filter::TextTokens(v == nullptr || v->is_null() ? "" : v->is_string() ? v->get<std::string>()
                                                                                                 : v->dump());
       std::set<std::string> set(toks.begin(), toks.end());
@@ -99,7 +88,7 @@ Status Deduplicate(StageRun& run, std::vector<Json>& docs) {
       kept_tokens.push_back(std::move(set));
     } else {
       std::string key;
-      for (const auto& f : fields) key += GroupKey(Field(d, f)) + '\x1f';
+      for (const auto& f : fields) key += GroupKey(DocField(d, f)) + '\x1f';
       if (!seen.insert(key).second) continue;
     }
     out.push_back(std::move(d));
@@ -116,7 +105,7 @@ Status GroupBy(StageRun& run, std::vector<Json>& docs) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<Json>> groups;
   for (auto& d : docs) {
-    const std::string key = GroupKey(Field(d, field));
+    const std::string key = GroupKey(DocField(d, field));
     auto& g = groups[key];
     if (g.empty()) order.push_back(key);
     if (g.size() < max_per || mode == "first") g.push_back(std::move(d));
@@ -129,7 +118,7 @@ Status GroupBy(StageRun& run, std::vector<Json>& docs) {
     } else if (mode == "flatten") {
       for (auto& d : g) out.push_back(std::move(d));
     } else {  // all: one entry per group holding its documents
-      const Json* v = Field(g.front(), field);
+      const Json* v = DocField(g.front(), field);
       Json entry = {{"group_key", v == nullptr ? Json(nullptr) : *v},
                     {"document_id", g.front().value("document_id", "")},
                     {"score", ScoreOf(g.front())},
@@ -161,7 +150,7 @@ Status Aggregate(StageRun& run, std::vector<Json>& docs) {
     for (const auto& g : p["group_by"]) {
       const std::string f = g.is_string() ? g.get<std::string>() : g.value("field", "");
       const std::string alias = g.is_object() && g.contains("alias") && g["alias"].is_string() ? g["alias"].get<std::string>() : f;
-      const Json* v = Field(d, f);
+      const Json* v = DocField(d, f);
       kv[alias] = v == nullptr ? Json(nullptr) : *v;
       key += GroupKey(v) + '\x1f';
     }
@@ -173,7 +162,7 @@ Status Aggregate(StageRun& run, std::vector<Json>& docs) {
     for (const auto& agg : p["aggregations"]) {
       const std::string fn = agg.value("function", "count"), f = agg.value("field", "");
       const std::string alias = agg.contains("alias") && agg["alias"].is_string() ? agg["alias"].get<std::string>() : fn + "_" + f;
-      const Json* v = f.empty() ? nullptr : Field(d, f);
+      const Json* v = f.empty() ? nullptr : DocField(d, f);
       if (fn == "count_distinct" && v != nullptr) a.distinct[alias].insert(GroupKey(v));
       if (v == nullptr || !v->is_number()) continue;
       const double x = v->get<double>();
@@ -221,12 +210,12 @@ Status Aggregate(StageRun& run, std::vector<Json>& docs) {
 
 void AddReduceStages(std::vector<StageDef>& out) {
   out.push_back({"limit", "reduce", "Keeps `limit` documents after skipping `offset`.", "list-end",
-                 Schema({{"limit", {{"type", "integer"}, {"minimum", 0}, {"default", 10}}},
+                 ParamsSchema({{"limit", {{"type", "integer"}, {"minimum", 0}, {"default", 10}}},
                          {"offset", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}}}),
                  Limit});
   out.push_back({"sample", "reduce", "Draws a random or stratified sample, optionally keeping the top documents.",
                  "dice",
-                 Schema({{"count", {{"type", "integer"}, {"minimum", 0}, {"default", 10}}},
+                 ParamsSchema({{"count", {{"type", "integer"}, {"minimum", 0}, {"default", 10}}},
                          {"strategy", {{"type", "string"}, {"enum", {"random", "stratified", "reservoir"}},
                                        {"default", "random"}}},
                          {"stratify_by", {{"type", {"string", "null"}}, {"default", nullptr}}},
@@ -237,7 +226,7 @@ void AddReduceStages(std::vector<StageDef>& out) {
   out.push_back({"deduplicate", "reduce",
                  "Drops documents equal on `fields`, or whose content is near-identical (Jaccard of tokens).",
                  "copy-minus",
-                 Schema({{"strategy", {{"type", "string"}, {"enum", {"field", "content"}}, {"default", "field"}}},
+                 ParamsSchema({{"strategy", {{"type", "string"}, {"enum", {"field", "content"}}, {"default", "field"}}},
                          {"fields", {{"type", "array"}, {"default", Json::array()}}},
                          {"content_field", {{"type", "string"}, {"default", "chunk_text"}}},
                          {"similarity_threshold", {{"type", "number"}, {"minimum", 0}, {"maximum", 1},
@@ -247,13 +236,13 @@ void AddReduceStages(std::vector<StageDef>& out) {
   out.push_back({"group_by", "reduce",
                  "Groups documents by a field: the best of each group, all of them in one entry, or flattened.",
                  "group",
-                 Schema({{"group_by_field", {{"type", "string"}, {"default", "source_object_id"}}},
+                 ParamsSchema({{"group_by_field", {{"type", "string"}, {"default", "source_object_id"}}},
                          {"max_per_group", {{"type", "integer"}, {"minimum", 1}, {"default", 10}}},
                          {"output_mode", {{"type", "string"}, {"enum", {"first", "all", "flatten"}},
                                           {"default", "first"}}}}),
                  GroupBy});
   out.push_back({"aggregate", "reduce", "Counts, sums, averages, minima and maxima per group.", "sigma",
-                 Schema({{"aggregations", {{"type", "array"}, {"default", Json::array({{{"function", "count"}}})}}},
+                 ParamsSchema({{"aggregations", {{"type", "array"}, {"default", Json::array({{{"function", "count"}}})}}},
                          {"group_by", {{"type", "array"}, {"default", Json::array()}}},
                          {"sort_by", {{"type", {"string", "null"}}, {"default", nullptr}}},
                          {"sort_order", {{"type", "string"}, {"enum", {"asc", "desc"}}, {"default", "desc"}}},

@@ -13,10 +13,6 @@ namespace strata::retrieve {
 
 namespace {
 
-Json Schema(Json properties) {
-  return {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
-}
-
 // A stable sort of `docs` by the value at `field` (missing values last or
 // first), direction "asc" or "desc".
 void SortBy(std::vector<Json>& docs, const std::string& field, const std::string& direction, bool missing_last) {
@@ -194,18 +190,18 @@ Status Rerank(StageRun& run, std::vector<Json>& docs) {
 void AddSortStages(std::vector<StageDef>& out) {
   const Json direction = {{"type", "string"}, {"enum", {"asc", "desc"}}, {"default", "desc"}};
   out.push_back({"sort_relevance", "sort", "Orders documents by their score (or another score field).", "sort",
-                 Schema({{"score_field", {{"type", "string"}, {"default", "score"}}},
+                 ParamsSchema({{"score_field", {{"type", "string"}, {"default", "score"}}},
                          {"direction", direction},
                          {"feature_address", {{"type", {"string", "null"}}, {"default", nullptr}}},
                          {"missing_score", {{"type", "string"}, {"enum", {"bottom", "top"}}, {"default", "bottom"}}}}),
                  SortRelevance});
   out.push_back({"sort_attribute", "sort", "Orders documents by a field's value.", "sort",
-                 Schema({{"field", {{"type", "string"}, {"default", ""}}},
+                 ParamsSchema({{"field", {{"type", "string"}, {"default", ""}}},
                          {"direction", direction},
                          {"nulls_last", {{"type", "boolean"}, {"default", true}}}}),
                  SortAttribute});
   out.push_back({"score_normalize", "sort", "Rescales scores: min_max, z_score, softmax or l2.", "sort",
-                 Schema({{"method", {{"type", "string"}, {"enum", {"min_max", "z_score", "softmax", "l2"}},
+                 ParamsSchema({{"method", {{"type", "string"}, {"enum", {"min_max", "z_score", "softmax", "l2"}},
                                      {"default", "min_max"}}},
                          {"score_field", {{"type", "string"}, {"default", "score"}}},
                          {"output_field", {{"type", {"string", "null"}}, {"default", nullptr}}},
@@ -215,7 +211,7 @@ void AddSortStages(std::vector<StageDef>& out) {
   out.push_back({"mmr", "sort",
                  "Maximal marginal relevance: trades relevance against similarity to documents already picked.",
                  "shuffle",
-                 Schema({{"lambda", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.7}}},
+                 ParamsSchema({{"lambda", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.7}}},
                          {"top_k", {{"type", "integer"}, {"minimum", 1}, {"default", 25}}},
                          {"diversity_fields", {{"type", "array"}, {"default", Json::array()}}},
                          {"score_field", {{"type", "string"}, {"default", "score"}}},
@@ -225,7 +221,7 @@ void AddSortStages(std::vector<StageDef>& out) {
                  "Re-scores documents against the query: BM25 over document_field within the candidates "
                  "(the lexical re-scorer).",
                  "arrow-up-down",
-                 Schema({{"inference_name", {{"type", {"string", "null"}}, {"default", nullptr}}},
+                 ParamsSchema({{"inference_name", {{"type", {"string", "null"}}, {"default", nullptr}}},
                          {"query", {{"type", {"string", "null"}}, {"default", "{{INPUT.query}}"}}},
                          {"document_field", {{"type", "string"}, {"default", "chunk_text"}}},
                          {"top_k", {{"type", {"integer", "null"}}, {"default", nullptr}}},

@@ -34,6 +34,11 @@ int CompareValues(const Json& a, const Json& b) {
   }
 }
 
+const Json* DocField(const Json& doc, const std::string& path) {
+  if (const Json* v = FindPath(doc, path)) return v;
+  return FindPath(doc, "_internal.lineage." + path);
+}
+
 std::string GroupKey(const Json* value) {
   if (value == nullptr || value->is_null()) return "";
   return value->is_string() ? "s:" + value->get<std::string>() : "j:" + value->dump();

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/file_util.h"
+
 namespace strata::storage {
 
 namespace fs = std::filesystem;
@@ -18,37 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kTempNameLength = 24;  // 143 bits of randomness: no guessing, no clashes
-
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  return Status::Storage(what + " " + path + ": " + ErrnoText(err));
-}
-
-// write(2) may write less than asked, or be interrupted by a signal.
-Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot write", path, errno);
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// A rename or a new directory entry is only durable once the directory that
-// holds it is fsynced.
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("cannot fsync directory", dir, err);
-  return Status::Ok();
-}
 
 bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
@@ -207,7 +178,7 @@ Status BlobStore::Commit(const StagedBlob& staged) {
     int err = errno;
     if (err == ENOENT && Exists(staged.sha256)) return Status::Ok();  // committed before
     return Status::Storage("cannot move " + staged.temp_path + " to " + final_path + ": " +
-                           ErrnoText(err));
+                           std::strerror(err));
   }
   return FsyncDir(shard_dir);
 }

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "core/crypto.h"
+#include "storage/file_util.h"
 
 namespace strata::storage {
 
@@ -23,33 +24,6 @@ namespace {
 constexpr const char* kTempPrefix = ".tmp-";
 constexpr size_t kWriteBuffer = 1 << 20;
 constexpr size_t kReadBuffer = 1 << 20;
-
-Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  return Status::Storage(what + " " + path + ": " + std::strerror(err));
-}
-
-Status WriteFully(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot write", path, errno);
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// A rename is only durable once the directory holding it is fsynced.
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("cannot fsync directory", dir, err);
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -84,7 +58,7 @@ void IndexFiles::Writer::CloseAndRemove() {
 }
 
 Status IndexFiles::Writer::Flush() {
-  Status st = WriteFully(fd_, buffer_, temp_path_);
+  Status st = storage::WriteAll(fd_, buffer_, temp_path_);
   buffer_.clear();
   return st;
 }
@@ -100,7 +74,7 @@ Status IndexFiles::Writer::Append(std::string_view bytes) {
   Status st = Flush();
   if (st.ok()) {
     if (bytes.size() >= kWriteBuffer) {
-      st = WriteFully(fd_, bytes, temp_path_);
+      st = storage::WriteAll(fd_, bytes, temp_path_);
     } else {
       buffer_.append(bytes);
     }
