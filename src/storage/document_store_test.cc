@@ -2,9 +2,11 @@
 // lookups, and the persisted job queue.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/crypto.h"
+#include "filter/filter.h"
 #include "storage/metadata_store.h"
 
 namespace strata::storage {
@@ -77,6 +79,63 @@ TEST_F(DocumentStoreTest, UpsertReplacesDocumentAndFeaturesInPlace) {
     EXPECT_EQ(n, 1);
     return Status::Ok();
   }).ok());
+}
+
+// A namespace's payload_indexes decide which fields filters answer from
+// payload_values; the answers must be those of the unindexed path, through
+// backfill, inserts, rewrites, deletes, index changes and other tenants.
+TEST_F(DocumentStoreTest, PayloadIndexesFollowTheNamespaceAndKeepAnswersExact) {
+  auto put = [&](const Scope& scope, const std::string& id, const Json& cat) {
+    return store_->Write([&](Writer& w) {
+      return w.Upsert(Kind::kDocument, scope, Record{id, "col_1", {}, {}, {}, Json{{"cat", cat}, {"n", 1}}});
+    });
+  };
+  auto matching = [&](const Scope& scope, const Json& filter_json) {
+    std::vector<std::string> ids;
+    auto f = filter::Parse(filter_json);
+    EXPECT_TRUE(f.ok());
+    EXPECT_TRUE(store_->Read([&](Reader& r) -> Status {
+      ListQuery q;
+      q.filter = &*f;
+      q.limit = 100;
+      ASSIGN_OR_RETURN(auto page, r.List(Kind::kDocument, scope, q));
+      for (auto& rec : page.records) ids.push_back(rec.id);
+      return Status::Ok();
+    }).ok());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto set_indexes = [&](const Json& fields) {
+    Json payload = Json::array();
+    for (const auto& f : fields) payload.push_back({{"field_name", f}, {"type", "keyword"}});
+    return store_->Write([&](Writer& w) {
+      return w.Update(Kind::kNamespace, Scope{a_.org, ""},
+                      Record{"ns_a", "", "a", {}, {}, Json{{"payload_indexes", payload}}});
+    });
+  };
+  const Json news = {{"cat", "news"}};
+  ASSERT_TRUE(put(a_, "doc_1", "News").ok());
+  ASSERT_TRUE(put(a_, "doc_2", Json::array({"sport", "news"})).ok());
+  ASSERT_TRUE(put(a_, "doc_3", "sport").ok());
+  ASSERT_TRUE(put(b_, "doc_9", "news").ok());  // another tenant's document
+  const std::vector<std::string> before = matching(a_, news);
+  EXPECT_EQ(before, (std::vector<std::string>{"doc_1", "doc_2"}));
+
+  ASSERT_TRUE(set_indexes({"cat"}).ok());  // backfill
+  EXPECT_EQ(matching(a_, news), before);
+  ASSERT_TRUE(put(a_, "doc_4", "NEWS").ok());  // insert
+  ASSERT_TRUE(put(a_, "doc_1", "sport").ok());  // rewrite
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kDocument, a_, "doc_2"); }).ok());
+  EXPECT_EQ(matching(a_, news), (std::vector<std::string>{"doc_4"}));
+  EXPECT_EQ(matching(a_, {{"field", "cat"}, {"operator", "nin"}, {"value", {"news"}}}),
+            (std::vector<std::string>{"doc_1", "doc_3"}));
+  EXPECT_EQ(matching(b_, news), (std::vector<std::string>{"doc_9"}));
+
+  ASSERT_TRUE(set_indexes({"n"}).ok());  // another field: cat is read from the documents again
+  EXPECT_EQ(matching(a_, news), (std::vector<std::string>{"doc_4"}));
+  EXPECT_EQ(matching(a_, {{"field", "n"}, {"operator", "gte"}, {"value", 1}}),
+            (std::vector<std::string>{"doc_1", "doc_3", "doc_4"}));
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kNamespace, Scope{a_.org, ""}, "ns_a"); }).ok());
 }
 
 TEST_F(DocumentStoreTest, DeletingDocumentsDeletesTheirFeatures) {

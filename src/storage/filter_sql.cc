@@ -42,7 +42,7 @@ int64_t Utf8Length(std::string_view s) {
 // `a + Param() + b`: the operands of + are unsequenced).
 class Compiler {
  public:
-  explicit Compiler(std::string_view doc) : doc_(doc) {}
+  Compiler(std::string_view doc, const PayloadIndexes* indexes) : doc_(doc), indexes_(indexes) {}
 
   SqlFragment Finish(const Node& root) {
     CompileNode(root, /*positive=*/true);
@@ -120,7 +120,23 @@ class Compiler {
   // Array-any through json_each, which yields the elements of an array, the
   // value itself for a scalar (key NULL), nothing for a missing path, and the
   // members of an object (text keys: excluded, objects never match).
+  // payload_values holds exactly those elements of an indexed field, so a
+  // comparison on one becomes an index lookup there.
   void AnyElement(Op op, const Node& c, const std::string& path) {
+    const bool comparison = op == Op::kEq || op == Op::kIn || op == Op::kGt || op == Op::kGte || op == Op::kLt ||
+                            op == Op::kLte;
+    if (comparison && indexes_ != nullptr && indexes_->paths.count(path) > 0) {
+      Emit("(");
+      Emit(indexes_->rowid_column);
+      Emit(" IN (SELECT sf_e.doc FROM payload_values AS sf_e WHERE sf_e.path = ");
+      Param(path);
+      Emit(" AND ");
+      folded_ = true;
+      ElementPredicate(op, c);
+      folded_ = false;
+      Emit("))");
+      return;
+    }
     Emit("EXISTS (SELECT 1 FROM json_each(");
     Emit(doc_);
     Emit(", ");
@@ -131,7 +147,7 @@ class Compiler {
   }
 
   // The folded text of the current element.
-  void Text(bool cs) { Emit(cs ? "sf_e.value" : "lower(sf_e.value)"); }
+  void Text(bool cs) { Emit(cs ? "sf_e.value" : folded_ ? "sf_e.folded" : "lower(sf_e.value)"); }
   Json Fold(const Json& s, bool cs) {
     return cs ? s : Json(filter::FoldAscii(s.get_ref<const std::string&>()));
   }
@@ -294,6 +310,8 @@ class Compiler {
   }
 
   std::string_view doc_;
+  const PayloadIndexes* indexes_;
+  bool folded_ = false;  // inside payload_values, whose `folded` is lower(value)
   SqlFragment out_;
 };
 
@@ -317,8 +335,13 @@ void RegexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
-SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_column) {
-  return Compiler(doc_column).Finish(filter);
+SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_column, const PayloadIndexes* indexes) {
+  return Compiler(doc_column, indexes).Finish(filter);
+}
+
+std::string JsonPathOf(std::string_view field) {
+  std::vector<std::string> segments = SplitPath(std::string(field));
+  return QuotablePath(segments) ? JsonPath(segments) : std::string();
 }
 
 Status BindJson(sqlite3_stmt* stmt, int index, const Json& value) {

@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +33,24 @@ struct SqlFragment {
   bool exact = true;         // false: re-check rows with filter::Matches
 };
 
+// Fields with a payload index (documents only): their JSON paths (as
+// JsonPathOf writes them) and the column holding the row's seq.
+struct PayloadIndexes {
+  std::set<std::string> paths;
+  std::string rowid_column = "seq";
+};
+
 // `doc_column` is an SQL expression naming the JSON TEXT column, e.g. "o.doc";
 // it is spliced verbatim, so it must come from code, never from a request.
+// With `indexes`, comparisons (eq, ne, in, nin, gt, gte, lt, lte) on an
+// indexed field read payload_values instead of the document.
 // Needs RegisterFilterFunctions on the connection (for `regex`).
-SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_column);
+SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_column,
+                          const PayloadIndexes* indexes = nullptr);
+
+// The quoted JSON path of a dotted field ("a.b" -> $."a"."b"), as the
+// compiler and payload_values use it; empty when it cannot be quoted.
+std::string JsonPathOf(std::string_view field);
 
 // Binds a JSON scalar: null → NULL, boolean → 1/0, integers → int64 (above
 // INT64_MAX → double, as SQLite's JSON1 reads them), floats → double,

@@ -49,9 +49,53 @@ class TestDb {
 
   // Ids the SQL fragment selects; with `residual`, rows of an inexact
   // fragment are re-checked in memory, as callers must.
+  // Indexes `fields` as the store's payload indexes do: payload_values holds
+  // json_each's elements of each field (the store fills it by trigger).
+  void IndexFields(const std::vector<std::string>& fields) {
+    Exec("CREATE TABLE payload_values (doc INTEGER NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, value, folded);"
+         "CREATE INDEX payload_values_value ON payload_values(path, value);"
+         "CREATE INDEX payload_values_folded ON payload_values(path, folded);"
+         "CREATE TABLE fields (path TEXT)");
+    indexes_.rowid_column = "e.id";
+    for (const auto& f : fields) {
+      const std::string path = JsonPathOf(f);
+      if (path.empty()) continue;
+      indexes_.paths.insert(path);
+      sqlite3_stmt* stmt = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(db_, "INSERT INTO fields VALUES (?)", -1, &stmt, nullptr), SQLITE_OK);
+      sqlite3_bind_text(stmt, 1, path.c_str(), -1, SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+      sqlite3_finalize(stmt);
+    }
+    Exec("INSERT INTO payload_values SELECT t.id, p.path, e.type, e.value, "
+         "CASE WHEN e.type = 'text' THEN lower(e.value) END FROM fields p, t, json_each(t.doc, p.path) e "
+         "WHERE typeof(e.key) <> 'text'");
+    use_indexes_ = true;
+  }
+
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
+    sqlite3_free(err);
+  }
+
+  // The query plan's details, one line per step.
+  std::string Plan(const Node& filter) {
+    SqlFragment f = CompileFilter(filter, "e.doc", use_indexes_ ? &indexes_ : nullptr);
+    std::string sql = "EXPLAIN QUERY PLAN SELECT e.id FROM t AS e WHERE " + f.sql;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    for (size_t i = 0; i < f.params.size(); ++i) EXPECT_TRUE(BindJson(stmt, static_cast<int>(i + 1), f.params[i]).ok());
+    std::string plan;
+    while (sqlite3_step(stmt) == SQLITE_ROW) plan += std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3))) + "\n";
+    sqlite3_finalize(stmt);
+    return plan;
+  }
+
   std::set<int64_t> Select(const Node& filter, bool residual = true,
                            SqlFragment* compiled = nullptr) {
-    SqlFragment f = CompileFilter(filter, "e.doc");  // "e" must not clash with ours
+    // "e" must not clash with the compiler's aliases
+    SqlFragment f = CompileFilter(filter, "e.doc", use_indexes_ ? &indexes_ : nullptr);
     std::set<int64_t> ids;
     std::string sql = "SELECT e.id, e.doc FROM t AS e WHERE " + f.sql;
     sqlite3_stmt* stmt = nullptr;
@@ -92,6 +136,8 @@ class TestDb {
  private:
   sqlite3* db_ = nullptr;
   std::vector<std::pair<int64_t, Json>> docs_;
+  PayloadIndexes indexes_;
+  bool use_indexes_ = false;
 };
 
 Node MustParse(const Json& filter) {
@@ -284,7 +330,7 @@ class RandomFilters {
     return Logical(0);
   }
 
- private:
+ public:  // the vocabulary (kPaths is indexed by the payload-index run)
   static constexpr const char* kTopFields[] = {"s", "n", "b", "tags", "nums", "mixed", "meta",
                                                "title", "null_field", "weird key", "ключ"};
   static constexpr const char* kPaths[] = {
@@ -425,12 +471,13 @@ class RandomFilters {
   std::mt19937_64 rng_;
 };
 
-TEST(FilterSqlDifferential, RandomFiltersAgreeWithMemory) {
+void RunDifferential(bool payload_indexes) {
   constexpr int kDocs = 300;
   constexpr int kFilters = 3000;
   RandomFilters gen(0x5742a7a);  // fixed: failures must reproduce
   TestDb db;
   for (int i = 1; i <= kDocs; ++i) db.Insert(i, gen.Document());
+  if (payload_indexes) db.IndexFields(std::vector<std::string>(std::begin(RandomFilters::kPaths), std::end(RandomFilters::kPaths)));
 
   int inexact = 0, selective = 0, text_under_not = 0, text_under_or = 0, failures = 0;
   for (int i = 0; i < kFilters && failures < 5; ++i) {
@@ -469,8 +516,29 @@ TEST(FilterSqlDifferential, RandomFiltersAgreeWithMemory) {
   EXPECT_GT(inexact, kFilters / 20);
   EXPECT_GT(text_under_not, 50);
   EXPECT_GT(text_under_or, 50);
-  std::printf("differential: %d filters, %d selective, %d inexact, text under NOT %d / OR %d\n",
-              kFilters, selective, inexact, text_under_not, text_under_or);
+  std::printf("differential%s: %d filters, %d selective, %d inexact, text under NOT %d / OR %d\n",
+              payload_indexes ? " (payload indexes)" : "", kFilters, selective, inexact, text_under_not,
+              text_under_or);
+}
+
+TEST(FilterSqlDifferential, RandomFiltersAgreeWithMemory) { RunDifferential(false); }
+
+// Every field indexed: comparisons read payload_values, with the same answers.
+TEST(FilterSqlDifferential, RandomFiltersOnIndexedFieldsAgreeWithMemory) { RunDifferential(true); }
+
+TEST(FilterSqlPayloadIndexes, ComparisonsOnIndexedFieldsUseTheIndex) {
+  TestDb db;
+  for (int i = 1; i <= 50; ++i) db.Insert(i, {{"cat", i % 5 == 0 ? "News" : "sport"}, {"n", i}, {"tags", {"a", "b"}}});
+  db.IndexFields({"cat", "n"});
+  EXPECT_NE(db.Plan(MustParse({{"cat", "news"}})).find("payload_values_folded"), std::string::npos);
+  EXPECT_NE(db.Plan(MustParse({{"field", "cat"}, {"operator", "eq"}, {"value", "News"}, {"case_sensitive", true}}))
+                .find("payload_values_value"), std::string::npos);
+  EXPECT_NE(db.Plan(MustParse({{"field", "n"}, {"operator", "gte"}, {"value", 45}})).find("payload_values_value"),
+            std::string::npos);
+  // Not indexed: the document's JSON is read.
+  EXPECT_EQ(db.Plan(MustParse({{"tags", "a"}})).find("payload_values"), std::string::npos);
+  EXPECT_EQ(db.Select(MustParse({{"cat", "news"}})).size(), 10u);
+  EXPECT_EQ(db.Select(MustParse({{"field", "n"}, {"operator", "gte"}, {"value", 45}})).size(), 6u);
 }
 
 }  // namespace

@@ -117,6 +117,33 @@ const std::vector<std::string>& Migrations() {
       "CREATE TRIGGER documents_version_delete AFTER DELETE ON documents BEGIN"
       "  INSERT INTO collection_versions VALUES (OLD.parent, 1)"
       "  ON CONFLICT(collection) DO UPDATE SET version = version + 1; END;",
+
+      // 4: payload indexes. A namespace's payload_indexes name document
+      // fields (payload_fields, kept in step with the namespace record);
+      // every scalar or array element of those fields is copied, in the
+      // document's own transaction, into payload_values, whose columns mirror
+      // json_each's (type, value) plus the ASCII-folded text. The filter
+      // compiler then answers a condition on such a field with an index
+      // lookup instead of reading every document's JSON.
+      "CREATE TABLE payload_fields (org INTEGER NOT NULL, ns TEXT NOT NULL, path TEXT NOT NULL,"
+      "  PRIMARY KEY (org, ns, path)) WITHOUT ROWID;"
+      "CREATE TABLE payload_values (doc INTEGER NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, value, folded);"
+      "CREATE INDEX payload_values_value ON payload_values(path, value);"
+      "CREATE INDEX payload_values_folded ON payload_values(path, folded);"
+      "CREATE INDEX payload_values_doc ON payload_values(doc);"
+      "CREATE TRIGGER payload_values_insert AFTER INSERT ON documents BEGIN"
+      "  INSERT INTO payload_values (doc, path, type, value, folded)"
+      "  SELECT NEW.seq, p.path, e.type, e.value, CASE WHEN e.type = 'text' THEN lower(e.value) END"
+      "  FROM payload_fields p, json_each(NEW.doc, p.path) e"
+      "  WHERE p.org = NEW.org AND p.ns = NEW.ns AND typeof(e.key) <> 'text'; END;"
+      "CREATE TRIGGER payload_values_update AFTER UPDATE OF doc ON documents BEGIN"
+      "  DELETE FROM payload_values WHERE doc = OLD.seq;"
+      "  INSERT INTO payload_values (doc, path, type, value, folded)"
+      "  SELECT NEW.seq, p.path, e.type, e.value, CASE WHEN e.type = 'text' THEN lower(e.value) END"
+      "  FROM payload_fields p, json_each(NEW.doc, p.path) e"
+      "  WHERE p.org = NEW.org AND p.ns = NEW.ns AND typeof(e.key) <> 'text'; END;"
+      "CREATE TRIGGER payload_values_delete AFTER DELETE ON documents BEGIN"
+      "  DELETE FROM payload_values WHERE doc = OLD.seq; END;",
   };
   return kMigrations;
 }

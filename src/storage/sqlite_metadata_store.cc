@@ -5,6 +5,7 @@
 // which WAL mode lets run while the writer commits.
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "core/crypto.h"
@@ -114,12 +115,12 @@ struct Where {
 };
 
 Where ScopeWhere(const Scope& scope, const std::optional<std::string>& parent,
-                 const filter::Node* filter, const std::string& search) {
+                 const filter::Node* filter, const std::string& search, const PayloadIndexes* indexes = nullptr) {
   Where w;
   w.Add("org = ? AND ns = ?", {scope.org, scope.ns});
   if (parent) w.Add("parent = ?", {*parent});
   if (filter && !filter::MatchesAll(*filter)) {
-    SqlFragment frag = CompileFilter(*filter, "doc");
+    SqlFragment frag = CompileFilter(*filter, "doc", indexes);
     w.Add("(" + frag.sql + ")", frag.params);
     w.exact = frag.exact;
   }
@@ -197,8 +198,25 @@ class SqliteReader : public virtual Reader {
     return FindBy(kind, scope, parent, "chash", chash);
   }
 
+  // The namespace's payload-indexed document fields (none for other kinds,
+  // or when there is no filter to use them).
+  Result<PayloadIndexes> IndexedPaths(Kind kind, const Scope& scope, const filter::Node* filter) {
+    if (kind != Kind::kDocument || filter == nullptr || filter::MatchesAll(*filter)) return PayloadIndexes{};
+    return PayloadPaths(scope);
+  }
+
+  Result<PayloadIndexes> PayloadPaths(const Scope& scope) {
+    PayloadIndexes out;
+    ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT path FROM payload_fields WHERE org = ? AND ns = ?"));
+    s.Bind(1, scope.org).Bind(2, scope.ns);
+    while (s.Step()) out.paths.insert(s.ColumnText(0));
+    RETURN_IF_ERROR(s.status());
+    return out;
+  }
+
   Result<ListPage> List(Kind kind, const Scope& scope, const ListQuery& q) override {
-    Where w = ScopeWhere(scope, q.parent, q.filter, q.search);
+    ASSIGN_OR_RETURN(PayloadIndexes indexes, IndexedPaths(kind, scope, q.filter));
+    Where w = ScopeWhere(scope, q.parent, q.filter, q.search, &indexes);
     const std::string sort_expr = q.sort.field.empty() ? "NULL" : "json_extract(doc, ?)";
     const std::string dir = q.sort.descending ? "DESC" : "ASC";
     std::optional<Cursor> cursor;
@@ -252,7 +270,8 @@ class SqliteReader : public virtual Reader {
 
   Result<std::vector<AggregateRow>> Aggregate(Kind kind, const Scope& scope,
                                               const AggregateSpec& spec) override {
-    Where w = ScopeWhere(scope, spec.parent, spec.filter, "");
+    ASSIGN_OR_RETURN(PayloadIndexes indexes, IndexedPaths(kind, scope, spec.filter));
+    Where w = ScopeWhere(scope, spec.parent, spec.filter, "", &indexes);
     if (!w.exact) {
       return Status::Invalid("body.filters",
                              "the 'text' operator is not supported in aggregations", "unsupported");
@@ -666,7 +685,9 @@ class SqliteWriter : public SqliteReader, public Writer {
     s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
         .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
     BindLineage(s, kind, 9, r.doc);
-    return s.Run();
+    RETURN_IF_ERROR(s.Run());
+    if (kind == Kind::kNamespace) return SyncPayloadFields(scope.org, r.id, r.doc);
+    return Status::Ok();
   }
 
   Status Update(Kind kind, const Scope& scope, const Record& r) override {
@@ -679,11 +700,51 @@ class SqliteWriter : public SqliteReader, public Writer {
     BindLineage(s, kind, 9, r.doc);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Status::NotFound(r.id + " not found");
+    if (kind == Kind::kNamespace) return SyncPayloadFields(scope.org, r.id, r.doc);
     return Status::Ok();
+  }
+
+  // Keeps payload_fields equal to the namespace's payload_indexes and, when
+  // they change, refills payload_values for the namespace's documents.
+  Status SyncPayloadFields(int64_t org, const std::string& ns, const Json& namespace_doc) {
+    std::set<std::string> wanted;
+    if (namespace_doc.contains("payload_indexes") && namespace_doc["payload_indexes"].is_array()) {
+      for (const auto& p : namespace_doc["payload_indexes"]) {
+        if (!p.is_object() || !p.contains("field_name") || !p["field_name"].is_string()) continue;
+        std::string path = JsonPathOf(p["field_name"].get<std::string>());
+        if (!path.empty()) wanted.insert(std::move(path));
+      }
+    }
+    ASSIGN_OR_RETURN(PayloadIndexes current, PayloadPaths(Scope{org, ns}));
+    if (current.paths == wanted) return Status::Ok();
+    RETURN_IF_ERROR(DropPayloadFields(org, ns));
+    for (const auto& path : wanted) {
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("INSERT INTO payload_fields (org, ns, path) VALUES (?, ?, ?)"));
+      s.Bind(1, org).Bind(2, ns).Bind(3, path);
+      RETURN_IF_ERROR(s.Run());
+    }
+    ASSIGN_OR_RETURN(auto fill, db_.Prepare(
+        "INSERT INTO payload_values (doc, path, type, value, folded) "
+        "SELECT d.seq, p.path, e.type, e.value, CASE WHEN e.type = 'text' THEN lower(e.value) END "
+        "FROM payload_fields p JOIN documents d ON d.org = p.org AND d.ns = p.ns, json_each(d.doc, p.path) e "
+        "WHERE p.org = ? AND p.ns = ? AND typeof(e.key) <> 'text'"));
+    fill.Bind(1, org).Bind(2, ns);
+    return fill.Run();
+  }
+
+  Status DropPayloadFields(int64_t org, const std::string& ns) {
+    ASSIGN_OR_RETURN(auto values, db_.Prepare(
+        "DELETE FROM payload_values WHERE doc IN (SELECT seq FROM documents WHERE org = ? AND ns = ?)"));
+    values.Bind(1, org).Bind(2, ns);
+    RETURN_IF_ERROR(values.Run());
+    ASSIGN_OR_RETURN(auto fields, db_.Prepare("DELETE FROM payload_fields WHERE org = ? AND ns = ?"));
+    fields.Bind(1, org).Bind(2, ns);
+    return fields.Run();
   }
 
   Status Delete(Kind kind, const Scope& scope, const std::string& id) override {
     if (kind == Kind::kDocument) RETURN_IF_ERROR(DropFeatures(scope, "id = ?", {id}));
+    if (kind == Kind::kNamespace) RETURN_IF_ERROR(DropPayloadFields(scope.org, id));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) +
                                          " WHERE id = ? AND org = ? AND ns = ?"));
     s.Bind(1, id).Bind(2, scope.org).Bind(3, scope.ns);
