@@ -7,7 +7,7 @@ JOBS       ?= 2
 PORT       ?= 8080
 DATA       ?= ./data
 
-.PHONY: all deps models onnxruntime build run test asan bench clean
+.PHONY: all deps models onnxruntime build run test asan bench bench-beir clean
 
 all: build
 
@@ -44,6 +44,11 @@ asan: deps models onnxruntime
 bench: build
 	$(BUILD)/bench/strata_bench_ingest
 	$(BUILD)/bench/strata_bench_engine
+
+# Retrieval quality (nDCG@10, recall@100) on the BEIR-layout sets of ../shared/data,
+# through the HTTP API of a strata started for the run; see BENCHMARKS.md.
+bench-beir: build
+	python3 bench/beir_bench.py --strata-bin $(BUILD)/strata --data ../shared/data/cranfield --data ../shared/data/npl
 
 clean:
 	rm -rf $(BUILD) build-asan

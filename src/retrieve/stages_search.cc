@@ -122,15 +122,33 @@ Result<std::vector<std::vector<float>>> EmbedText(StageRun& run, const Feature& 
   return out;
 }
 
-// An FTS5 query matching any of the text's words (BM25 ranks by how many and
-// how rare); each word quoted so user text cannot inject FTS5 syntax.
+// English stop words (Lucene's default set, which Elasticsearch's english
+// analyzer uses). Their BM25 weight is near zero, but their posting lists are
+// the longest in the index: leaving them out of the OR keeps a query's cost
+// to the words that rank.
+const std::set<std::string>& StopWords() {
+  static const std::set<std::string> kWords = {
+      "a",    "an",   "and",   "are",  "as",   "at",    "be",    "but",   "by",   "for", "if",
+      "in",   "into", "is",    "it",   "no",   "not",   "of",    "on",    "or",   "such", "that",
+      "the",  "their", "then", "there", "these", "they", "this", "to",    "was",  "will", "with"};
+  return kWords;
+}
+
+// An FTS5 query matching any of the text's words but stop words (all of them
+// when the text is nothing else); BM25 ranks by how many match and how rare
+// they are. Each word is quoted so user text cannot inject FTS5 syntax.
 std::string FtsMatch(const std::string& text) {
-  std::string out;
+  std::vector<std::string> words, stop;
   std::set<std::string> seen;
   for (const auto& t : filter::TextTokens(text)) {
     if (!seen.insert(t).second) continue;
+    (StopWords().count(t) ? stop : words).push_back(t);
+  }
+  if (words.empty()) words = std::move(stop);
+  std::string out;
+  for (const auto& w : words) {
     if (!out.empty()) out += " OR ";
-    out += '"' + t + '"';
+    out += '"' + w + '"';
   }
   return out;
 }
@@ -142,6 +160,7 @@ Json Schema() {
                           {"description", "[{feature_uri, query, top_k 100, min_score, weight 1.0, on_empty}]"}}},
             {"final_top_k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}, {"default", 25}}},
             {"fusion", {{"type", "string"}, {"enum", {"rrf", "dbsf", "weighted", "max"}}, {"default", "rrf"}}},
+            {"rrf_k", {{"type", "number"}, {"minimum", 1}, {"default", kRrfK}}},
             {"collection_identifiers", {{"type", {"array", "null"}}, {"default", nullptr}}},
             {"facets", {{"type", {"array", "null"}}, {"default", nullptr}}},
             {"group_by", {{"type", {"object", "null"}}, {"default", nullptr}}},
@@ -175,7 +194,7 @@ class Search {
     } else if (lists.size() == 1 && p_["fusion"] != "dbsf") {
       fused = std::move(lists[0].hits);  // one list: its own scores
     } else {
-      ASSIGN_OR_RETURN(fused, Fuse(p_["fusion"], lists));
+      ASSIGN_OR_RETURN(fused, Fuse(p_["fusion"], lists, p_["rrf_k"].get<double>()));
     }
     run_.metadata["candidates"] = fused.size();
     RETURN_IF_ERROR(Load(fused, docs));
