@@ -44,6 +44,7 @@ asan: deps models onnxruntime
 bench: build
 	$(BUILD)/bench/strata_bench_ingest
 	$(BUILD)/bench/strata_bench_engine
+	$(BUILD)/bench/strata_bench_api
 
 # Retrieval quality (nDCG@10, recall@100) on the BEIR-layout sets of ../shared/data,
 # through the HTTP API of a strata started for the run; see BENCHMARKS.md.

@@ -19,17 +19,19 @@
 //     searched directly on a strata::index::VectorIndex with the server's
 //     index options, built over the same vectors read from the store: 1
 //     thread and C threads; the embedding alone; the API minus the raw figures.
-//   - Where the API's time goes, from the responses' stage_statistics.
+//   - Where the API's time goes: the responses' stage_statistics; the same
+//     pipeline through the ad-hoc endpoint, which writes no execution record
+//     (--no-adhoc skips it); the COUNT(*) the feature_search stage runs before
+//     every search, timed on the store directly, warm and after a write.
 //
 // usage: strata_bench_api [--docs N] [--clients C] [--requests R] [--solo S]
-//                         [--keep DIR] [--models DIR]
+//                         [--keep DIR] [--models DIR] [--no-adhoc]
 //   --keep DIR  data directory kept after the run; a later run with the same
 //               DIR and --docs reuses the loaded collection (no ingest).
 #include <httplib.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +47,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "catalog/api_keys.h"
+#include "catalog/namespaces.h"
 #include "core/json_util.h"
 #include "extract/models/model_registry.h"
 #include "extract/registry.h"
@@ -287,10 +291,12 @@ struct Sample {
   std::string body;      // parsed after the run, off the clock
 };
 
-// `clients` threads, each with its own keep-alive client, each executing the
-// retriever with queries[first + c * per + i], i < per, after all connect.
-std::vector<Sample> RunClients(const Api& api, const std::vector<std::string>& queries, size_t first, int clients,
-                               int per, double* wall_secs) {
+// `clients` threads, each with its own keep-alive client, each POSTing
+// body_for(queries[first + c * per + i]) to `path`, i < per, after all connect.
+std::vector<Sample> RunClients(const Api& api, const std::string& path,
+                               const std::function<Json(const std::string&)>& body_for,
+                               const std::vector<std::string>& queries, size_t first, int clients, int per,
+                               double* wall_secs) {
   std::vector<Sample> samples(static_cast<size_t>(clients) * static_cast<size_t>(per));
   std::latch ready(clients + 1);
   std::latch go(1);
@@ -305,9 +311,9 @@ std::vector<Sample> RunClients(const Api& api, const std::vector<std::string>& q
       go.wait();
       for (int i = 0; i < per; ++i) {
         const size_t k = static_cast<size_t>(c) * static_cast<size_t>(per) + static_cast<size_t>(i);
-        const std::string body = Json{{"inputs", {{"query", queries[first + k]}}}}.dump();
+        const std::string body = body_for(queries[first + k]).dump();
         auto t = Clock::now();
-        auto r = cli->Post("/v1/retrievers/bench/execute", api.headers, body, "application/json");
+        auto r = cli->Post(path, api.headers, body, "application/json");
         Sample& s = samples[k];
         s.ms = Millis(t, Clock::now());
         if (!r) {
@@ -427,12 +433,18 @@ double Parallel(size_t n, int threads, const std::function<void(size_t)>& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come (e.g. to attach perf to a phase)
   int docs = 100000, clients = 16, requests = 250, solo = 300;
+  bool adhoc = true;
   std::string keep, models_dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--no-adhoc") {
+      adhoc = false;
+      continue;
+    }
     if (i + 1 >= argc) Die("usage: strata_bench_api [--docs N] [--clients C] [--requests R] [--solo S] [--keep DIR] "
-                           "[--models DIR]");
+                           "[--models DIR] [--no-adhoc]");
     std::string v = argv[++i];
     if (a == "--docs") docs = std::atoi(v.c_str());
     else if (a == "--clients") clients = std::atoi(v.c_str());
@@ -476,25 +488,25 @@ int main(int argc, char** argv) {
     Die("the collection holds " + std::to_string(col.documents) + " documents, not " + std::to_string(docs) +
         (keep.empty() ? "" : " (a --keep directory from a run with another --docs?)"));
   }
+  const Json dense_search = {{"feature_uri", kDense}, {"query", "{{INPUT.query}}"}, {"top_k", kTopK}};
+  const Json stage = {{"stage_name", "search"},
+                      {"config", {{"stage_id", "feature_search"},
+                                  {"parameters", {{"searches", Json::array({dense_search})}, {"final_top_k", kTopK}}}}}};
+  const Json retriever = {{"collection_identifiers", {"texts"}},
+                          {"input_schema", {{"query", {{"type", "string"}, {"required", true}}}}},
+                          {"stages", Json::array({stage})}};
   {
     auto cli = api.Client();
-    Call(*cli, api, "POST", "/v1/retrievers",
-         {{"retriever_name", "bench"},
-          {"collection_identifiers", {"texts"}},
-          {"input_schema", {{"query", {{"type", "string"}, {"required", true}}}}},
-          {"stages", {{{"stage_name", "search"},
-                       {"config", {{"stage_id", "feature_search"},
-                                   {"parameters", {{"searches", {{{"feature_uri", kDense},
-                                                                  {"query", "{{INPUT.query}}"},
-                                                                  {"top_k", kTopK}}}},
-                                                   {"final_top_k", kTopK}}}}}}}}}},
-         {200, 409});
+    Json body = retriever;
+    body["retriever_name"] = "bench";
+    Call(*cli, api, "POST", "/v1/retrievers", body, {200, 409});
   }
 
   const size_t warm = 20;
   const size_t main_n = static_cast<size_t>(clients) * static_cast<size_t>(requests);
-  const std::vector<std::string> queries = MakeQueries(warm + static_cast<size_t>(solo) + main_n);
-  const size_t solo_first = warm, main_first = warm + static_cast<size_t>(solo);
+  const size_t adhoc_n = adhoc ? main_n : 0;
+  const std::vector<std::string> queries = MakeQueries(warm + static_cast<size_t>(solo) + main_n + adhoc_n);
+  const size_t solo_first = warm, main_first = warm + static_cast<size_t>(solo), adhoc_first = main_first + main_n;
 
   // ---- warm-up: the first search loads (or builds) the vector index
   {
@@ -508,10 +520,24 @@ int main(int argc, char** argv) {
   }
 
   // ---- through HTTP
-  double solo_wall = 0, main_wall = 0;
-  Parsed solo_p;
-  if (solo > 0) solo_p = Parse(RunClients(api, queries, solo_first, 1, solo, &solo_wall));
-  Parsed api_p = Parse(RunClients(api, queries, main_first, clients, requests, &main_wall));
+  // The stored retriever: what the figure is about.
+  const std::string stored = "/v1/retrievers/bench/execute";
+  auto stored_body = [](const std::string& q) { return Json{{"inputs", {{"query", q}}}}; };
+  double solo_wall = 0, main_wall = 0, adhoc_wall = 0;
+  Parsed solo_p, adhoc_p;
+  if (solo > 0) solo_p = Parse(RunClients(api, stored, stored_body, queries, solo_first, 1, solo, &solo_wall));
+  Parsed api_p = Parse(RunClients(api, stored, stored_body, queries, main_first, clients, requests, &main_wall));
+  // The same pipeline ad hoc: the same work, except that no execution record
+  // is written (ExecuteRetriever stores one per execution; ExecuteAdhoc not).
+  if (adhoc) {
+    auto adhoc_body = [&](const std::string& q) {
+      Json b = retriever;
+      b["inputs"] = {{"query", q}};
+      return b;
+    };
+    adhoc_p = Parse(RunClients(api, "/v1/retrievers/execute", adhoc_body, queries, adhoc_first, clients, requests,
+                               &adhoc_wall));
+  }
 
   // ---- raw: the same vectors (read from the store), the same index options
   auto store = Must(strata::storage::OpenSqliteMetadataStore(config.data_dir + "/strata.db"), "open store");
@@ -534,6 +560,33 @@ int main(int argc, char** argv) {
   items.clear();
   items.shrink_to_fit();
 
+  // The emptiness check feature_search runs before every search
+  // (Search::CheckNotEmpty, src/retrieve/stages_search.cc): COUNT(*) of the
+  // collection's documents, on this process's own connections; with a warm
+  // page cache, and right after another connection committed a write (as
+  // each execution's record is), which makes SQLite drop a reader's cache.
+  const auto principal = Must(strata::catalog::Authenticate(*store, std::string("Bearer ") + kAdminKey), "auth");
+  const auto scope = Must(strata::catalog::ResolveNamespace(*store, principal, "bench"), "namespace");
+  auto count_ms = [&] {
+    auto t = Clock::now();
+    int64_t n = 0;
+    Check(store->Read([&](strata::storage::Reader& r) -> strata::Status {
+            ASSIGN_OR_RETURN(n, r.Count(strata::storage::Kind::kDocument, scope, col.id));
+            return strata::Status::Ok();
+          }),
+          "count");
+    if (n != docs) Die("count: " + std::to_string(n));
+    return Millis(t, Clock::now());
+  };
+  std::vector<double> count_warm, count_after_write;
+  count_ms();
+  for (int i = 0; i < 30; ++i) count_warm.push_back(count_ms());
+  for (int i = 0; i < 30; ++i) {
+    Check(store->Write([&](strata::storage::Writer& w) { return w.PutSetting("bench_probe", std::to_string(i)); }),
+          "write");
+    count_after_write.push_back(count_ms());
+  }
+
   // Embedding, as the stage does it, on a registry of its own (its own
   // inference cache: nothing the server embedded is reused).
   extract::ModelRegistry models(models_dir);
@@ -552,6 +605,7 @@ int main(int argc, char** argv) {
                     "embedding model");
   auto lid = Must(bare_models.LanguageIdModel(), "language id model");
   std::vector<double> glove_ms(main_n), lid_ms(main_n);
+  size_t sink = 0;  // keeps the results in use
   for (size_t i = 0; i < main_n; ++i) {
     auto t = Clock::now();
     auto v = Must(glove->Embed({queries[main_first + i]}, extract::EmbedRole::kPassage), "embed");
@@ -559,8 +613,9 @@ int main(int argc, char** argv) {
     auto det = lid->Detect(queries[main_first + i]);
     lid_ms[i] = Millis(t2, Clock::now());
     glove_ms[i] = Millis(t, t2);
-    if (v.empty() || det.language.empty()) std::printf(" ");
+    sink += v.size() + det.language.size();
   }
+  if (sink == 0) Die("the embedder returned nothing");
 
   std::vector<std::vector<std::string>> raw_ids(main_n);
   auto search = [&](size_t i, std::vector<double>& ms) {
@@ -615,6 +670,13 @@ int main(int argc, char** argv) {
   PrintRow("  pipeline (stage_statistics.total_time_ms)", Summarize(api_p.pipeline_ms));
   PrintRow("    feature_search stage (duration_ms)", Summarize(api_p.stage_ms));
   PrintRow("  outside the pipeline (latency - total_time_ms)", Summarize(api_p.outside_ms));
+  if (adhoc) {
+    PrintRow("API ad-hoc execute (no execution record), " + std::to_string(clients) + " clients",
+             Summarize(adhoc_p.latency), static_cast<double>(adhoc_n) / adhoc_wall);
+    PrintRow("  pipeline (stage_statistics.total_time_ms)", Summarize(adhoc_p.pipeline_ms));
+  }
+  PrintRow("store COUNT(*) of the collection, warm, 1 thread", Summarize(count_warm));
+  PrintRow("store COUNT(*) of the collection, after a write", Summarize(count_after_write));
   PrintRow("raw VectorIndex::Search, 1 thread", raw1_s, static_cast<double>(main_n) / raw1_wall);
   PrintRow("raw VectorIndex::Search, " + std::to_string(clients) + " threads", rawc_s,
            static_cast<double>(main_n) / rawc_wall);
@@ -623,9 +685,12 @@ int main(int argc, char** argv) {
   PrintRow("  of which language id (lid.176)", Summarize(lid_ms));
   PrintRow("raw embed + search, " + std::to_string(clients) + " threads", both_s,
            static_cast<double>(main_n) / both_wall);
-  std::printf("\n   X-Cache: %d MISS, %d HIT; errors: %d%s%s\n", api_p.misses + solo_p.misses, api_p.hits + solo_p.hits,
-              api_p.errors + solo_p.errors, api_p.first_error.empty() ? "" : " first: ",
-              api_p.first_error.c_str());
+  const std::string first_error = !api_p.first_error.empty() ? api_p.first_error
+                                  : !solo_p.first_error.empty() ? solo_p.first_error
+                                                                : adhoc_p.first_error;
+  std::printf("\n   X-Cache: %d MISS, %d HIT; errors: %d%s%s\n", api_p.misses + solo_p.misses + adhoc_p.misses,
+              api_p.hits + solo_p.hits + adhoc_p.hits, api_p.errors + solo_p.errors + adhoc_p.errors,
+              first_error.empty() ? "" : " first: ", first_error.c_str());
   std::printf("   top-10 overlap, API answers vs the raw index (two HNSW graphs over the same vectors): %.3f\n",
               overlap(api_p, 0));
   std::printf("   p50(API, %d clients) - p50(raw search, %d threads) = %+.3f ms   (aim: <= +1 ms)\n", clients, clients,
@@ -636,6 +701,12 @@ int main(int argc, char** argv) {
     std::printf("   p50(API, 1 client) - p50(raw search, 1 thread) = %+.3f ms\n",
                 Summarize(solo_p.latency).p50 - raw1_s.p50);
   }
+  // Little's law: C closed-loop clients sharing the machine wait, on average,
+  // at least C / (the most requests per second the bare work allows).
+  std::printf("   floor for %d closed-loop clients on this machine, from the raw embed + search throughput: "
+              "%d / %.0f per s = %.3f ms mean latency\n",
+              clients, clients, static_cast<double>(main_n) / both_wall,
+              clients / (static_cast<double>(main_n) / both_wall) * 1000.0);
 
   raw.reset();
   store.reset();

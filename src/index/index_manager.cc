@@ -86,6 +86,17 @@ Result<std::shared_ptr<VectorIndex>> IndexManager::Acquire(const std::string& co
   if (dims == 0) return Status::BadRequest("vector dimensions must be positive");
   for (;;) {
     auto entry = EntryFor(collection, name, metric, true);
+    // The common case, an index already caught up, asks the feed without
+    // holding the entry: concurrent searches do not queue behind one read.
+    std::shared_ptr<VectorIndex> ready;
+    {
+      std::lock_guard<std::mutex> lock(entry->mu);
+      if (!entry->dropped && entry->index && entry->dims == dims) ready = entry->index;
+    }
+    if (ready) {
+      ASSIGN_OR_RETURN(bool current, IsCurrent(*entry, *ready));
+      if (current) return ready;
+    }
     std::lock_guard<std::mutex> lock(entry->mu);
     if (entry->dropped) continue;  // Drop won the race: take the new entry
     if (!entry->index) {
@@ -161,6 +172,17 @@ Status IndexManager::Rebuild(Entry& entry) {
   skipped_ += skipped;
   ++rebuilds_;
   return Status::Ok();
+}
+
+Result<bool> IndexManager::IsCurrent(const Entry& entry, const VectorIndex& index) {
+  const int64_t applied = index.applied_seq();
+  bool current = false;
+  RETURN_IF_ERROR(store_.Read([&](storage::Reader& r) -> Status {
+    ASSIGN_OR_RETURN(auto state, r.LastVectorChange(entry.collection, entry.name));
+    current = state.last_change <= applied && state.pruned_through <= applied;
+    return Status::Ok();
+  }));
+  return current;
 }
 
 Status IndexManager::CatchUp(Entry& entry) {

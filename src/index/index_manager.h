@@ -110,6 +110,9 @@ class IndexManager {
   Status LoadOrRebuild(Entry& entry);
   Status Rebuild(Entry& entry);
   Status CatchUp(Entry& entry);
+  // Whether `index` has applied every change the feed holds for the entry's
+  // key (one indexed read; no lock needed: entry's key never changes).
+  Result<bool> IsCurrent(const Entry& entry, const VectorIndex& index);
 
   storage::MetadataStore& store_;
   storage::IndexFiles& files_;

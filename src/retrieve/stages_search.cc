@@ -174,7 +174,6 @@ class Search {
 
   Status Run(std::vector<Json>& docs) {
     RETURN_IF_ERROR(LoadCollections());
-    RETURN_IF_ERROR(CheckNotEmpty());
     if (run_.pre_filter_json != nullptr) RETURN_IF_ERROR(CheckFilterFields(*run_.pre_filter_json));
     RETURN_IF_ERROR(ApplyPreFilter());
     std::vector<RankedList> lists;
@@ -196,6 +195,8 @@ class Search {
     } else {
       ASSIGN_OR_RETURN(fused, Fuse(p_["fusion"], lists, p_["rrf_k"].get<double>()));
     }
+    // Nothing found: say so when it is because there is nothing to search.
+    if (fused.empty()) RETURN_IF_ERROR(CheckNotEmpty());
     run_.metadata["candidates"] = fused.size();
     RETURN_IF_ERROR(Load(fused, docs));
     Facets(docs);
@@ -227,15 +228,18 @@ class Search {
   // A search over collections that hold nothing yet is a mistake worth
   // naming (the batch has not run, or ran into another collection).
   Status CheckNotEmpty() {
-    int64_t total = 0;
+    bool any = false;
     RETURN_IF_ERROR(run_.ctx.store.Read([&](storage::Reader& r) -> Status {
       for (const auto& col : collections_) {
-        ASSIGN_OR_RETURN(int64_t n, r.Count(storage::Kind::kDocument, run_.ctx.scope, col.id));
-        total += n;
+        storage::ListQuery q;  // one row is enough: no COUNT over the collection
+        q.parent = col.id;
+        q.limit = 1;
+        ASSIGN_OR_RETURN(auto page, r.List(storage::Kind::kDocument, run_.ctx.scope, q));
+        any = any || !page.records.empty();
       }
       return Status::Ok();
     }));
-    if (total > 0) return Status::Ok();
+    if (any) return Status::Ok();
     std::string names;
     for (const auto& col : collections_) names += (names.empty() ? "" : ", ") + col.doc.value("collection_name", col.id);
     return Status::Invalid(run_.loc + ".parameters.collection_identifiers",
