@@ -45,6 +45,7 @@ bench: build
 	$(BUILD)/bench/strata_bench_ingest
 	$(BUILD)/bench/strata_bench_engine
 	$(BUILD)/bench/strata_bench_api
+	$(BUILD)/bench/strata_bench_ann --queries 1000
 
 # Retrieval quality (nDCG@10, recall@100) on the BEIR-layout sets of ../shared/data,
 # through the HTTP API of a strata started for the run; see BENCHMARKS.md.

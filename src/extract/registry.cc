@@ -42,7 +42,7 @@ Json VectorIndexDefinitions(const ExtractorInfo& info, const std::vector<VectorO
   return list;
 }
 
-ExtractorRegistry::ExtractorRegistry(ModelRegistry& models) {
+ExtractorRegistry::ExtractorRegistry(ModelRegistry& models) : models_(&models) {
   extractors_.push_back(MakeTextExtractor(models));
   extractors_.push_back(MakePassthroughExtractor());
 }

@@ -24,11 +24,15 @@ class ExtractorRegistry {
   // By feature_extractor_id ("text_extractor_v1"); nullptr when unknown.
   const Extractor* FindById(const std::string& id) const;
   const std::vector<std::unique_ptr<Extractor>>& all() const { return extractors_; }
+  // The models the extractors run on (also the retriever's rerank stage's
+  // cross-encoders).
+  ModelRegistry& models() const { return *models_; }
 
   // FeatureExtractorResponseModel of one extractor.
   Json Describe(const Extractor& e) const;
 
  private:
+  ModelRegistry* models_;
   std::vector<std::unique_ptr<Extractor>> extractors_;
 };
 

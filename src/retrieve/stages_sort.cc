@@ -1,10 +1,12 @@
 // Sort stages: by score, by a field, score normalisation, diversity (MMR) and
-// the lexical re-scorer.
+// rerank (a cross-encoder model, or the lexical re-scorer).
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
+#include "extract/models/model_registry.h"
+#include "extract/registry.h"
 #include "filter/filter.h"
 #include "retrieve/stage.h"
 #include "retrieve/values.h"
@@ -137,28 +139,25 @@ Status Mmr(StageRun& run, std::vector<Json>& docs) {
   return Status::Ok();
 }
 
+// The text rerank scores of a document: document_field's value (other JSON
+// values serialised, null or missing as ""), cut to max_document_chars bytes.
+std::string RerankText(const Json& doc, const std::string& field, size_t max_chars) {
+  const Json* v = FindPath(doc, field);
+  std::string text = v == nullptr || v->is_null() ? "" : v->is_string() ? v->get<std::string>() : v->dump();
+  if (text.size() > max_chars) text.resize(max_chars);
+  return text;
+}
+
 // The lexical re-scorer: BM25 of the query against `document_field` within
 // the candidates (k1 = 1.2, b = 0.75, statistics from the candidates).
-Status Rerank(StageRun& run, std::vector<Json>& docs) {
-  const Json& p = run.params;
-  const std::string model = p["inference_name"].is_string() ? p["inference_name"].get<std::string>() : "";
-  if (!model.empty() && model != "lexical" && model != "bm25") {
-    return Status::Invalid(run.loc + ".parameters.inference_name",
-                           "no cross-encoder named '" + model + "' is configured on this server; "
-                           "use the lexical re-scorer (inference_name null)", "value_error");
-  }
-  const std::string query = p["query"].is_string() ? p["query"].get<std::string>() : "";
-  if (query.empty()) return Status::Invalid(run.loc + ".parameters.query", "rerank needs a query", "missing");
+void LexicalScores(const Json& p, const std::string& query, std::vector<Json>& docs) {
   const auto qtok = filter::TextTokens(query);
   const size_t max_chars = p["max_document_chars"];
   std::vector<std::vector<std::string>> dt(docs.size());
   std::map<std::string, int> df;
   double avg = 0;
   for (size_t i = 0; i < docs.size(); ++i) {
-    const Json* v = FindPath(docs[i], p["document_field"].get<std::string>());
-    std::string text = v == nullptr || v->is_null() ? "" : v->is_string() ? v->get<std::string>() : v->dump();
-    if (text.size() > max_chars) text.resize(max_chars);
-    dt[i] = filter::TextTokens(text);
+    dt[i] = filter::TextTokens(RerankText(docs[i], p["document_field"].get<std::string>(), max_chars));
     avg += static_cast<double>(dt[i].size());
     std::set<std::string> seen(dt[i].begin(), dt[i].end());
     for (const auto& t : seen) ++df[t];
@@ -177,6 +176,56 @@ Status Rerank(StageRun& run, std::vector<Json>& docs) {
       score += idf * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * static_cast<double>(dt[i].size()) / std::max(avg, 1.0)));
     }
     SetPath(docs[i], p["score_field"].get<std::string>(), score);
+  }
+}
+
+// The cross-encoder `model` of the server's models directory scores each
+// (query, document text) pair, batch_size documents per call.
+Status CrossEncoderScores(StageRun& run, const std::string& model, const std::string& query,
+                          std::vector<Json>& docs) {
+  const Json& p = run.params;
+  auto encoder = run.ctx.extractors.models().GetCrossEncoder(model);
+  if (!encoder.ok()) {
+    const Status& st = encoder.status();
+    if (st.code() == StatusCode::kNotFound || st.code() == StatusCode::kValidation) {
+      // The location names the parameter (and leads the message).
+      return Status::Invalid(run.loc + ".parameters.inference_name", st.message(), "value_error");
+    }
+    return Status(st.code(), "inference_name '" + model + "': " + st.message());
+  }
+  const size_t max_chars = p["max_document_chars"];
+  const std::string field = p["document_field"];
+  const int64_t batch_param = p["batch_size"].is_number_integer() ? p["batch_size"].get<int64_t>() : 32;
+  const size_t batch = static_cast<size_t>(batch_param >= 1 ? batch_param : 32);
+  for (size_t start = 0; start < docs.size(); start += batch) {
+    RETURN_IF_ERROR(run.CheckDeadline());
+    const size_t end = std::min(docs.size(), start + batch);
+    std::vector<std::string> texts;
+    for (size_t i = start; i < end; ++i) texts.push_back(RerankText(docs[i], field, max_chars));
+    Result<std::vector<float>> scores = (*encoder)->Score(query, texts);
+    if (!scores.ok()) {
+      return Status(scores.status().code(),
+                    "inference_name '" + model + "': scoring failed: " + scores.status().message());
+    }
+    for (size_t i = start; i < end; ++i) {
+      SetPath(docs[i], p["score_field"].get<std::string>(), static_cast<double>((*scores)[i - start]));
+    }
+  }
+  return Status::Ok();
+}
+
+// Re-scores the documents against the query, with the lexical re-scorer
+// (inference_name null, "lexical" or "bm25") or a cross-encoder model, then
+// sorts them by the new score and keeps top_k.
+Status Rerank(StageRun& run, std::vector<Json>& docs) {
+  const Json& p = run.params;
+  const std::string model = p["inference_name"].is_string() ? p["inference_name"].get<std::string>() : "";
+  const std::string query = p["query"].is_string() ? p["query"].get<std::string>() : "";
+  if (query.empty()) return Status::Invalid(run.loc + ".parameters.query", "rerank needs a query", "missing");
+  if (model.empty() || model == "lexical" || model == "bm25") {
+    LexicalScores(p, query, docs);
+  } else {
+    RETURN_IF_ERROR(CrossEncoderScores(run, model, query, docs));
   }
   SortBy(docs, p["score_field"], "desc", true);
   if (p["top_k"].is_number_integer() && static_cast<size_t>(p["top_k"].get<int64_t>()) < docs.size()) {
@@ -218,15 +267,24 @@ void AddSortStages(std::vector<StageDef>& out) {
                          {"mmr_score_field", {{"type", "string"}, {"default", "scores.mmr"}}}}),
                  Mmr});
   out.push_back({"rerank", "sort",
-                 "Re-scores documents against the query: BM25 over document_field within the candidates "
-                 "(the lexical re-scorer).",
+                 "Re-scores documents against the query, then sorts them by the new score: with a "
+                 "cross-encoder model of the server (inference_name) scoring each (query, document_field) "
+                 "pair, or BM25 over document_field within the candidates (inference_name null, \"lexical\" "
+                 "or \"bm25\").",
                  "arrow-up-down",
-                 ParamsSchema({{"inference_name", {{"type", {"string", "null"}}, {"default", nullptr}}},
+                 ParamsSchema({{"inference_name", {{"type", {"string", "null"}}, {"default", nullptr},
+                                                  {"description", "a cross-encoder model of the server (a "
+                                                                  "models-directory folder whose config.json "
+                                                                  "has \"task\": \"cross_encoder\"); null, "
+                                                                  "\"lexical\" or \"bm25\": BM25 over the "
+                                                                  "candidates"}}},
                          {"query", {{"type", {"string", "null"}}, {"default", "{{INPUT.query}}"}}},
                          {"document_field", {{"type", "string"}, {"default", "chunk_text"}}},
                          {"top_k", {{"type", {"integer", "null"}}, {"default", nullptr}}},
                          {"score_field", {{"type", "string"}, {"default", "score"}}},
-                         {"batch_size", {{"type", "integer"}, {"default", 32}}},
+                         {"batch_size", {{"type", "integer"}, {"default", 32},
+                                         {"description", "documents per cross-encoder call (the model's "
+                                                         "config.json batch_size caps each model run)"}}},
                          {"max_document_chars", {{"type", "integer"}, {"minimum", 1}, {"default", 2000}}}}),
                  Rerank});
 }

@@ -1,11 +1,16 @@
 """Retrievers through the API: hybrid search (dense + BM25 fused with RRF) with
 pre-filters, the pipeline's stages and statistics, every query mode, three
 kinds of pagination, ad-hoc execution, explain, the stage registry, the
-response cache (ETag, 304, a miss after a write), and bad input."""
+response cache (ETag, 304, a miss after a write), bad input, and the rerank
+stage with a cross-encoder model."""
 import base64
+import os
+import shutil
+import subprocess
+import tempfile
 import unittest
 
-from harness import ApiTestCase, namespace_client
+from harness import REPO, ApiTestCase, Client, StrataServer, namespace_client
 from test_engine import create_objects, submit, wait_task
 
 SCHEMA = {"properties": {"body": {"type": "string"}, "category": {"type": "string"}, "year": {"type": "integer"}}}
@@ -36,6 +41,12 @@ def hybrid_stages(pre_filters=None, final_top_k=10):
         cfg["pre_filters"] = pre_filters
     return [{"stage_name": "search", "config": cfg},
             {"stage_name": "by_score", "config": {"stage_id": "sort_relevance", "parameters": {}}}]
+
+
+def rerank_stage(inference_name, **params):
+    p = {"inference_name": inference_name, "query": "{{INPUT.query}}", "document_field": "chunk_text"}
+    p.update(params)
+    return {"stage_name": "rank", "config": {"stage_id": "rerank", "parameters": p}}
 
 
 class RetrieverTest(ApiTestCase):
@@ -243,6 +254,10 @@ class RetrieverTest(ApiTestCase):
                                                    "parameters": {"searches": [{"feature_uri": BM25, "query": "wing"}]}}}]),
              "colour"),
             (adhoc(search(), inputs={}, schema={"query": {"type": "string", "required": True}}), "inputs.query"),
+            # This server has no cross-encoder: a model name is refused, naming it.
+            (adhoc(search() + [rerank_stage("no-such-reranker")]), "unknown cross-encoder 'no-such-reranker'"),
+            (adhoc(search() + [rerank_stage("glove-100d")]), "'glove-100d' is the built-in embedding model"),
+            (adhoc(search() + [rerank_stage("no-such-reranker")]), "stages[1].parameters.inference_name"),
         ]
         for r, needle in cases:
             with self.subTest(needle=needle):
@@ -320,6 +335,76 @@ class RetrieverTest(ApiTestCase):
         other = namespace_client(self.server.base, "elsewhere", self.conformance)
         self.assertError(other.get("/v1/retrievers/hybrid"), 404)
         self.assertError(other.post("/v1/retrievers/hybrid/execute", {"inputs": {"query": "wing"}}), 404)
+
+
+class CrossEncoderRerankTest(ApiTestCase):
+    """rerank with a cross-encoder of the server's models directory: the tiny
+    model tests/models/make_cross_encoder_onnx.py writes scores a (query,
+    document) pair as the sum of per-token weights over the document (solar 4,
+    panel 2, ##s 1, sun 8, power 16, wind 0.25, the closing [SEP] 0.5)."""
+
+    DOCS = [("Solar panels on the roof.", 7.5), ("Sun power for the home.", 24.5),
+            ("The cat and the dog.", 0.5), ("Wind turbines and solar panels.", 8.75)]
+
+    @classmethod
+    def setUpClass(cls):
+        ort = os.path.join(REPO, ".cache", "onnxruntime", "lib", "libonnxruntime.so.1")
+        if not os.path.exists(ort):
+            raise unittest.SkipTest(f"ONNX Runtime is not at {ort}; run scripts/fetch_onnxruntime.sh")
+        cls.models = tempfile.mkdtemp(prefix="strata-rerank-models-")
+        for f in ("glove-100d.bin", "lid.176.ftz"):
+            if os.path.exists(os.path.join(REPO, ".cache", "models", f)):
+                os.symlink(os.path.join(REPO, ".cache", "models", f), os.path.join(cls.models, f))
+        # Debian's interpreter has python3-onnx (as the C++ tests use it).
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+        subprocess.run([python, os.path.join(REPO, "tests", "models", "make_cross_encoder_onnx.py"),
+                        "--out", os.path.join(cls.models, "tiny-reranker")], check=True)
+        cls.server = StrataServer(extra_args=["--models-dir", cls.models, "--onnxruntime-lib", ort]).start()
+        cls.admin = Client(cls.server.base, conformance=cls.conformance)
+        c = cls.c = namespace_client(cls.server.base, "reranking", cls.conformance)
+        assert c.post("/v1/buckets", {"bucket_name": "notes", "bucket_schema": SCHEMA}).status_code == 200
+        r = c.post("/v1/collections", {
+            "collection_name": "energy", "source": {"type": "bucket", "bucket_ids": ["notes"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "body"}, "parameters": {"split_by": "none"}}})
+        assert r.status_code == 200, r.text
+        ids = create_objects(c, "notes", [{"body": text} for text, _ in cls.DOCS])
+        _, task = submit(c, "notes", ids)
+        assert wait_task(c, task)["status"] == "COMPLETED"
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(getattr(cls, "models", ""), ignore_errors=True)
+
+    def run_rerank(self, stage, query="solar panels"):
+        search = {"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "{{INPUT.query}}", "top_k": 10}], "final_top_k": 10}}}
+        return self.c.post("/v1/retrievers/execute", {"collection_identifiers": ["energy"],
+                                                      "input_schema": {"query": {"type": "string"}},
+                                                      "stages": [search, stage], "inputs": {"query": query}})
+
+    def test_cross_encoder_scores_and_orders_the_documents(self):
+        r = self.run_rerank(rerank_stage("tiny-reranker"))
+        self.assertEqual(r.status_code, 200, r.text)
+        got = [(d["chunk_text"], d["score"]) for d in r.json()["documents"]]
+        self.assertEqual(got, sorted(self.DOCS, key=lambda d: -d[1]))
+        # The query is not scored (its segment is 0); score_field and top_k apply.
+        r = self.run_rerank(rerank_stage("tiny-reranker", score_field="relevance", top_k=2, batch_size=1),
+                            query="sun power wind")
+        self.assertEqual(r.status_code, 200, r.text)
+        docs = r.json()["documents"]
+        self.assertEqual([(d["chunk_text"], d["relevance"]) for d in docs],
+                         sorted(self.DOCS, key=lambda d: -d[1])[:2])
+
+    def test_lexical_rerank_is_still_there_and_unknown_models_are_named(self):
+        r = self.run_rerank(rerank_stage("bm25"), query="cat")
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["documents"][0]["chunk_text"], "The cat and the dog.")
+        r = self.run_rerank(rerank_stage("no-such-reranker"))
+        self.assertError(r, 422)
+        self.assertIn("unknown cross-encoder 'no-such-reranker'", r.text)
+        self.assertIn("cross-encoders available: tiny-reranker", r.text)
 
 
 if __name__ == "__main__":

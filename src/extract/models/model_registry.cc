@@ -68,9 +68,23 @@ bool ModelRegistry::Exists(const std::string& model_name) const {
 
 Status ModelRegistry::UnknownModel(const std::string& model_name) const {
   std::string names;
-  for (const Json& m : List()) names += (names.empty() ? "" : ", ") + m["name"].get<std::string>();
+  for (const Json& m : List()) {
+    if (m["task"] == kCrossEncoderTask) continue;  // they do not embed
+    names += (names.empty() ? "" : ", ") + m["name"].get<std::string>();
+  }
   return Status::Invalid("body.model", "unknown model '" + model_name + "'; available: " +
                                            (names.empty() ? "none" : names));
+}
+
+Status ModelRegistry::NoCrossEncoder(const std::string& problem) const {
+  std::string names;
+  for (const Json& m : List()) {
+    if (m["task"] == kCrossEncoderTask) names += (names.empty() ? "" : ", ") + m["name"].get<std::string>();
+  }
+  return Status::NotFound(problem + "; cross-encoders available: " +
+                          (names.empty() ? "none (a cross-encoder is a folder of the models directory "
+                                           "whose config.json has \"task\": \"cross_encoder\")"
+                                         : names));
 }
 
 Result<std::unique_ptr<Embedder>> ModelRegistry::Load(const std::string& model_name) const {
@@ -85,6 +99,11 @@ Result<std::unique_ptr<Embedder>> ModelRegistry::Load(const std::string& model_n
   }
   const fs::path folder = fs::path(dir_) / model_name;
   ASSIGN_OR_RETURN(Json config, ReadConfig(folder / kConfigFile));
+  if (IsCrossEncoderConfig(config)) {
+    return Status::Invalid("body.model", "model '" + model_name +
+                                             "' is a cross-encoder (its config.json has \"task\": "
+                                             "\"cross_encoder\"): it reranks, it does not embed");
+  }
   const Json& backend = config.contains("backend") ? config["backend"] : Json();
   if (backend == "onnx") return MakeOnnxEmbedder(model_name, folder.string(), config);
   if (backend == "http") return MakeHttpEmbedder(model_name, config);
@@ -92,18 +111,17 @@ Result<std::unique_ptr<Embedder>> ModelRegistry::Load(const std::string& model_n
                           " must set \"backend\" to \"onnx\" or \"http\"");
 }
 
+std::shared_ptr<ModelRegistry::Slot> ModelRegistry::FindSlot(const std::string& model_name) {
+  std::lock_guard lock(mu_);
+  auto it = slots_.find(model_name);
+  if (it != slots_.end()) return it->second;
+  // Only names that resolve get a slot: request-chosen names cannot grow the map.
+  if (!Exists(model_name)) return nullptr;
+  return slots_[model_name] = std::make_shared<Slot>();
+}
+
 Result<std::shared_ptr<Embedder>> ModelRegistry::Get(const std::string& model_name) {
-  std::shared_ptr<Slot> slot;
-  {
-    std::lock_guard lock(mu_);
-    auto it = slots_.find(model_name);
-    if (it != slots_.end()) {
-      slot = it->second;
-    } else if (Exists(model_name)) {
-      // Only names that resolve get a slot: request-chosen names cannot grow the map.
-      slot = slots_[model_name] = std::make_shared<Slot>();
-    }
-  }
+  std::shared_ptr<Slot> slot = FindSlot(model_name);
   if (!slot) return UnknownModel(model_name);  // outside mu_: List() takes it
   std::lock_guard lock(slot->mu);
   if (!slot->model) {
@@ -111,6 +129,43 @@ Result<std::shared_ptr<Embedder>> ModelRegistry::Get(const std::string& model_na
     slot->model = std::make_shared<CachingEmbedder>(std::shared_ptr<Embedder>(std::move(model)), cache_);
   }
   return slot->model;
+}
+
+Result<std::unique_ptr<CrossEncoder>> ModelRegistry::LoadCrossEncoder(
+    const std::string& model_name) const {
+  if (model_name == kDefaultTextModel) {
+    return Status::NotFound("model '" + model_name + "' is the built-in embedding model, not a cross-encoder");
+  }
+  const fs::path folder = fs::path(dir_) / model_name;
+  ASSIGN_OR_RETURN(Json config, ReadConfig(folder / kConfigFile));
+  if (!IsCrossEncoderConfig(config)) {
+    return Status::NotFound("model '" + model_name + "' is not a cross-encoder (its config.json does not have "
+                            "\"task\": \"cross_encoder\")");
+  }
+  const Json& backend = config.contains("backend") ? config["backend"] : Json();
+  if (backend == "onnx") return MakeOnnxCrossEncoder(model_name, folder.string(), config);
+  return Status::Internal("model " + model_name + ": " + (folder / kConfigFile).string() +
+                          " must set \"backend\" to \"onnx\" (cross-encoders run on ONNX Runtime)");
+}
+
+Result<std::shared_ptr<CrossEncoder>> ModelRegistry::GetCrossEncoder(const std::string& model_name) {
+  std::shared_ptr<Slot> slot = FindSlot(model_name);
+  if (!slot) return NoCrossEncoder("unknown cross-encoder '" + model_name + "'");
+  Status failed;
+  {
+    std::lock_guard lock(slot->mu);
+    if (slot->cross_encoder) return slot->cross_encoder;
+    Result<std::unique_ptr<CrossEncoder>> model = LoadCrossEncoder(model_name);
+    if (model.ok()) {
+      slot->cross_encoder = std::move(model).value();
+      return slot->cross_encoder;
+    }
+    failed = model.status();
+  }
+  // Not a cross-encoder: listing the ones there are takes slot->mu (in List()),
+  // so it happens here, after the lock is released.
+  if (failed.code() == StatusCode::kNotFound) return NoCrossEncoder(failed.message());
+  return failed;
 }
 
 Result<std::shared_ptr<LanguageId>> ModelRegistry::LanguageIdModel() {
@@ -129,17 +184,22 @@ Result<std::shared_ptr<LanguageId>> ModelRegistry::LanguageIdModel() {
 std::vector<Json> ModelRegistry::List() const {
   std::map<std::string, Json> found;
   if (IsFile(fs::path(dir_) / kGloveFile)) {
-    found[kDefaultTextModel] = {{"name", kDefaultTextModel}, {"backend", "glove"}, {"dimensions", 100}};
+    found[kDefaultTextModel] = {
+        {"name", kDefaultTextModel}, {"backend", "glove"}, {"task", "embedding"}, {"dimensions", 100}};
   }
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!IsSafeName(name) || !IsFile(it->path() / kConfigFile)) continue;
     auto config = ReadConfig(it->path() / kConfigFile);
-    Json entry = {{"name", name}, {"backend", nullptr}, {"dimensions", nullptr}};
+    Json entry = {{"name", name}, {"backend", nullptr}, {"task", "embedding"}, {"dimensions", nullptr}};
     if (config.ok()) {
       if (config->contains("backend")) entry["backend"] = (*config)["backend"];
-      if (config->contains("dimensions")) entry["dimensions"] = (*config)["dimensions"];
+      if (IsCrossEncoderConfig(*config)) {
+        entry["task"] = kCrossEncoderTask;
+      } else if (config->contains("dimensions")) {
+        entry["dimensions"] = (*config)["dimensions"];
+      }
     }
     found[name] = std::move(entry);
   }
@@ -154,6 +214,8 @@ std::vector<Json> ModelRegistry::List() const {
       if (slot_lock.owns_lock() && it->second->model) {
         entry["loaded"] = true;
         entry["dimensions"] = it->second->model->dimensions();
+      } else if (slot_lock.owns_lock() && it->second->cross_encoder) {
+        entry["loaded"] = true;
       }
     }
     out.push_back(std::move(entry));

@@ -52,26 +52,6 @@ Status WithModel(const std::string& name, const Status& s) {
   return Status(s.code(), "model " + name + ": " + s.message());
 }
 
-// tokenizer.json when the folder has one, else vocab.txt. `file` is set to the
-// one used.
-Result<WordPieceTokenizer> LoadTokenizer(const std::string& name, const fs::path& folder,
-                                         const OnnxOptions& o, fs::path* file) {
-  std::error_code ec;
-  const fs::path json = folder / "tokenizer.json", vocab = folder / "vocab.txt";
-  const bool use_json = fs::exists(json, ec);
-  if (!use_json && !fs::exists(vocab, ec)) {
-    return Status::Unavailable("model " + name + ": " + folder.string() +
-                               " has neither tokenizer.json nor vocab.txt");
-  }
-  *file = use_json ? json : vocab;
-  Result<WordPieceTokenizer> t = use_json
-                                     ? WordPieceTokenizer::FromTokenizerJson(file->string(), {})
-                                     : WordPieceTokenizer::FromVocabFile(file->string(), {});
-  if (!t.ok()) return WithModel(name, t.status());
-  if (o.lowercase) t->SetLowercase(*o.lowercase);
-  return t;
-}
-
 // What the model declares, checked once at load: which inputs to feed, which
 // output to read and its rank, and the vector size.
 struct Plan {
@@ -87,18 +67,9 @@ Result<Plan> MakePlan(const std::string& name, const OnnxSession& session, const
     return Status::Internal("model " + name + ": " + why);
   };
   Plan plan;
-  bool has_ids = false;
-  for (const OnnxTensorInfo& in : session.inputs()) {
-    if (in.name != "input_ids" && in.name != "attention_mask" && in.name != "token_type_ids") {
-      return fail("model.onnx has an input " + in.name +
-                  "; Strata feeds only input_ids, attention_mask and token_type_ids");
-    }
-    if (!in.is_int64) return fail("model.onnx input " + in.name + " is not int64");
-    has_ids |= in.name == "input_ids";
-    plan.attention_mask |= in.name == "attention_mask";
-    plan.token_type_ids |= in.name == "token_type_ids";
-  }
-  if (!has_ids) return fail("model.onnx has no input_ids input");
+  ASSIGN_OR_RETURN(BertInputs inputs, CheckBertInputs(name, session));
+  plan.attention_mask = inputs.attention_mask;
+  plan.token_type_ids = inputs.token_type_ids;
 
   const OnnxTensorInfo* out = nullptr;
   for (const OnnxTensorInfo& t : session.outputs()) {
@@ -238,6 +209,44 @@ class OnnxEmbedder final : public Embedder {
 
 }  // namespace
 
+Result<WordPieceTokenizer> LoadFolderTokenizer(const std::string& name, const std::string& folder,
+                                               std::optional<bool> lowercase, std::string* file) {
+  std::error_code ec;
+  const fs::path json = fs::path(folder) / "tokenizer.json", vocab = fs::path(folder) / "vocab.txt";
+  const bool use_json = fs::exists(json, ec);
+  if (!use_json && !fs::exists(vocab, ec)) {
+    return Status::Unavailable("model " + name + ": " + folder +
+                               " has neither tokenizer.json nor vocab.txt");
+  }
+  const std::string path = (use_json ? json : vocab).string();
+  if (file != nullptr) *file = path;
+  Result<WordPieceTokenizer> t = use_json ? WordPieceTokenizer::FromTokenizerJson(path, {})
+                                          : WordPieceTokenizer::FromVocabFile(path, {});
+  if (!t.ok()) return WithModel(name, t.status());
+  if (lowercase) t->SetLowercase(*lowercase);
+  return t;
+}
+
+Result<BertInputs> CheckBertInputs(const std::string& name, const OnnxSession& session) {
+  auto fail = [&](const std::string& why) {
+    return Status::Internal("model " + name + ": " + why);
+  };
+  BertInputs inputs;
+  bool has_ids = false;
+  for (const OnnxTensorInfo& in : session.inputs()) {
+    if (in.name != "input_ids" && in.name != "attention_mask" && in.name != "token_type_ids") {
+      return fail("model.onnx has an input " + in.name +
+                  "; Strata feeds only input_ids, attention_mask and token_type_ids");
+    }
+    if (!in.is_int64) return fail("model.onnx input " + in.name + " is not int64");
+    has_ids |= in.name == "input_ids";
+    inputs.attention_mask |= in.name == "attention_mask";
+    inputs.token_type_ids |= in.name == "token_type_ids";
+  }
+  if (!has_ids) return fail("model.onnx has no input_ids input");
+  return inputs;
+}
+
 Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
                                                    const std::string& folder, const Json& config) {
   ASSIGN_OR_RETURN(OnnxOptions options, ParseOptions(name, config));
@@ -246,9 +255,10 @@ Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
   if (!fs::exists(model, ec)) {
     return Status::Unavailable("model " + name + ": " + model.string() + " is missing");
   }
-  fs::path tokenizer_file;
+  std::string tokenizer_path;
   ASSIGN_OR_RETURN(WordPieceTokenizer tokenizer,
-                   LoadTokenizer(name, folder, options, &tokenizer_file));
+                   LoadFolderTokenizer(name, folder, options.lowercase, &tokenizer_path));
+  const fs::path tokenizer_file(tokenizer_path);
   Result<std::unique_ptr<OnnxSession>> session = OnnxSession::Open(model.string(), options.threads);
   if (!session.ok()) return WithModel(name, session.status());
   ASSIGN_OR_RETURN(Plan plan, MakePlan(name, **session, options));

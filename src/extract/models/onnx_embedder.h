@@ -21,16 +21,38 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/json_util.h"
 #include "core/status.h"
 #include "extract/models/embedder.h"
+#include "extract/models/wordpiece.h"
 
 namespace strata::extract {
+
+class OnnxSession;
 
 // Loads ONNX Runtime when needed (see onnx_runtime.h): without it, Unavailable.
 Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
                                                    const std::string& folder, const Json& config);
+
+// What every BERT-style folder shares, whatever the model computes (the
+// cross-encoder of onnx_cross_encoder.h uses these too).
+
+// The folder's tokenizer: tokenizer.json when it has one, else vocab.txt
+// (Unavailable when it has neither). `lowercase`, when set, overrides the
+// tokenizer's own case handling; `file` (if not null) receives the file used.
+Result<WordPieceTokenizer> LoadFolderTokenizer(const std::string& name, const std::string& folder,
+                                               std::optional<bool> lowercase, std::string* file);
+
+// Which of BERT's inputs model.onnx declares: input_ids (required), and
+// attention_mask and token_type_ids when present; all must be int64, and any
+// other input is an error (Internal, naming the model).
+struct BertInputs {
+  bool attention_mask = false;
+  bool token_type_ids = false;
+};
+Result<BertInputs> CheckBertInputs(const std::string& name, const OnnxSession& session);
 
 }  // namespace strata::extract

@@ -353,4 +353,25 @@ std::vector<int64_t> WordPieceTokenizer::Encode(std::string_view text, int max_t
   return ids;
 }
 
+WordPieceTokenizer::Pair WordPieceTokenizer::EncodePair(std::string_view first,
+                                                        std::string_view second,
+                                                        int max_tokens) const {
+  std::vector<std::string> a = Tokenize(first), b = Tokenize(second);
+  if (max_tokens >= 3) {
+    const size_t budget = static_cast<size_t>(max_tokens) - 3;  // [CLS], [SEP], [SEP]
+    b.resize(std::min(b.size(), budget - std::min(budget, a.size())));
+    a.resize(std::min(a.size(), budget));
+  }
+  Pair out;
+  out.ids.reserve(a.size() + b.size() + 3);
+  out.ids.push_back(cls_id_);
+  for (const std::string& p : a) out.ids.push_back(IdOf(p));
+  out.ids.push_back(sep_id_);
+  out.type_ids.assign(out.ids.size(), 0);
+  for (const std::string& p : b) out.ids.push_back(IdOf(p));
+  out.ids.push_back(sep_id_);
+  out.type_ids.resize(out.ids.size(), 1);
+  return out;
+}
+
 }  // namespace strata::extract

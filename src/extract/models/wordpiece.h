@@ -57,6 +57,17 @@ class WordPieceTokenizer {
   // dropped; the [SEP] stays). max_tokens below 2 means no limit.
   std::vector<int64_t> Encode(std::string_view text, int max_tokens) const;
 
+  // A pair as BERT's sentence-pair models (cross-encoders) take it:
+  // [CLS] first [SEP] second [SEP] as ids, with each token's segment
+  // (token_type_ids): 0 through the first [SEP], 1 after. At most
+  // `max_tokens` in all: `second` loses pieces from its end first, then
+  // `first` does. max_tokens below 3 means no limit.
+  struct Pair {
+    std::vector<int64_t> ids;
+    std::vector<int64_t> type_ids;
+  };
+  Pair EncodePair(std::string_view first, std::string_view second, int max_tokens) const;
+
   // Overrides the case handling a tokenizer file chose (and, as BERT couples
   // them, accent stripping with it).
   void SetLowercase(bool lowercase);
