@@ -63,13 +63,7 @@ Result<Plan> MakePlan(const std::string& name, const OnnxSession& session, const
   };
   Plan plan;
   ASSIGN_OR_RETURN(plan.inputs, CheckBertInputs(name, session));
-  const OnnxTensorInfo* out = nullptr;
-  for (const OnnxTensorInfo& t : session.outputs()) {
-    if (t.name == (o.output_name.empty() ? "logits" : o.output_name)) out = &t;
-  }
-  if (out == nullptr && o.output_name.empty() && !session.outputs().empty()) {
-    out = &session.outputs()[0];
-  }
+  const OnnxTensorInfo* out = FindOutput(session, o.output_name, "logits");
   if (out == nullptr) return fail("model.onnx has no output " + o.output_name);
   if (!out->is_float) return fail("model.onnx output " + out->name + " is not float32");
   const size_t rank = out->shape.size();

@@ -71,13 +71,7 @@ Result<Plan> MakePlan(const std::string& name, const OnnxSession& session, const
   plan.attention_mask = inputs.attention_mask;
   plan.token_type_ids = inputs.token_type_ids;
 
-  const OnnxTensorInfo* out = nullptr;
-  for (const OnnxTensorInfo& t : session.outputs()) {
-    if (t.name == (o.output_name.empty() ? "last_hidden_state" : o.output_name)) out = &t;
-  }
-  if (out == nullptr && o.output_name.empty() && !session.outputs().empty()) {
-    out = &session.outputs()[0];
-  }
+  const OnnxTensorInfo* out = FindOutput(session, o.output_name, "last_hidden_state");
   if (out == nullptr) return fail("model.onnx has no output " + o.output_name);
   if (!out->is_float) return fail("model.onnx output " + out->name + " is not float32");
   if (out->shape.size() != 2 && out->shape.size() != 3) {
@@ -225,6 +219,15 @@ Result<WordPieceTokenizer> LoadFolderTokenizer(const std::string& name, const st
   if (!t.ok()) return WithModel(name, t.status());
   if (lowercase) t->SetLowercase(*lowercase);
   return t;
+}
+
+const OnnxTensorInfo* FindOutput(const OnnxSession& session, const std::string& wanted,
+                                 const std::string& fallback_name) {
+  const std::string name = wanted.empty() ? fallback_name : wanted;
+  for (const OnnxTensorInfo& t : session.outputs()) {
+    if (t.name == name) return &t;
+  }
+  return wanted.empty() && !session.outputs().empty() ? &session.outputs()[0] : nullptr;
 }
 
 Result<BertInputs> CheckBertInputs(const std::string& name, const OnnxSession& session) {

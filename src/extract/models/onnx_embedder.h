@@ -32,6 +32,7 @@
 namespace strata::extract {
 
 class OnnxSession;
+struct OnnxTensorInfo;
 
 // Loads ONNX Runtime when needed (see onnx_runtime.h): without it, Unavailable.
 Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
@@ -54,5 +55,10 @@ struct BertInputs {
   bool token_type_ids = false;
 };
 Result<BertInputs> CheckBertInputs(const std::string& name, const OnnxSession& session);
+
+// The output to read: the one named `wanted`, else (when `wanted` is empty)
+// the one named `fallback_name`, else the first; null when none fits.
+const OnnxTensorInfo* FindOutput(const OnnxSession& session, const std::string& wanted,
+                                 const std::string& fallback_name);
 
 }  // namespace strata::extract
