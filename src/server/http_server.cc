@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -137,6 +138,7 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
     return retrieve::RunEvaluationJob(rc, *svc.engine, job);
   });
   RETURN_IF_ERROR(svc.engine->Start());
+  s->persister_ = std::thread([server = s.get()] { server->PersistIndexesPeriodically(); });
   svc.blob_options.max_inline_bytes = static_cast<uint64_t>(config.max_inline_blob_bytes);
   svc.blob_options.fetch.max_bytes = static_cast<uint64_t>(config.max_url_blob_bytes);
   svc.blob_options.fetch.allow_private_addresses = config.allow_private_urls;
@@ -204,7 +206,26 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   return s;
 }
 
+void Server::PersistIndexesPeriodically() {
+  constexpr auto kInterval = std::chrono::minutes(5);
+  std::unique_lock<std::mutex> lock(persist_mu_);
+  while (!persist_cv_.wait_for(lock, kInterval, [this] { return stopping_; })) {
+    lock.unlock();
+    Status st = svc_.indexes->Persist();
+    if (!st.ok()) std::fprintf(stderr, "strata: saving vector indexes failed: %s\n", st.message().c_str());
+    lock.lock();
+  }
+}
+
 Server::~Server() {
+  if (persister_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(persist_mu_);
+      stopping_ = true;
+    }
+    persist_cv_.notify_all();
+    persister_.join();
+  }
   // Workers may be running an evaluation that searches the indexes: stop
   // them before anything they use goes, then save the indexes so the next
   // start loads them instead of rebuilding.

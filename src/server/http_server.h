@@ -3,10 +3,13 @@
 // ingest/, which speak to storage/.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/api_keys.h"
@@ -126,10 +129,17 @@ class Server {
  private:
   Server() = default;
   void Install(const Route& route);
+  // Saves changed vector indexes every few minutes, which also prunes the
+  // store's vector change feed (it would otherwise grow until shutdown).
+  void PersistIndexesPeriodically();
   std::vector<Route> routes_;
   Services svc_;
   std::unique_ptr<httplib::Server> http_;
   std::string generated_admin_key_;
+  std::mutex persist_mu_;
+  std::condition_variable persist_cv_;
+  bool stopping_ = false;
+  std::thread persister_;
 };
 
 }  // namespace strata::server
