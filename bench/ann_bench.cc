@@ -11,7 +11,13 @@
 //   - filtered search at falling selectivity: the graph walk against the
 //     exact scan of the allowed documents, which places the exact-scan cutoff
 //     (IndexOptions::exact_factor);
-//   - save and load of the index file.
+//   - save and load of the index file;
+//   - when built with FAISS (STRATA_BENCH_FAISS, set by bench/CMakeLists.txt
+//     where libfaiss-dev is installed; measurement only): faiss::IndexHNSWFlat
+//     with the same M, efConstruction and efSearch, built on the same threads
+//     (OpenMP), searched one query per call on one thread like the others,
+//     plus one batched call at --ef, and its IDSelector-filtered search at 10%
+//     selectivity beside the filtered walk.
 //
 // usage: strata_bench_ann [--n 60000] [--queries 1000] [--m 16] [--efc 200]
 //                         [--ef 64] [--threads 2] [--data DIR] [--skip-filter]
@@ -40,6 +46,15 @@
 
 #define STRATA_HNSWLIB_TU strata_bench_ann
 #include "index/hnswlib_wrap.h"
+
+#ifdef STRATA_BENCH_FAISS
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/HNSW.h>
+#include <faiss/impl/IDSelector.h>
+#include <omp.h>
+
+using FaissId = faiss::Index::idx_t;  // faiss::idx_t from FAISS 1.7.4 on
+#endif
 
 namespace {
 
@@ -236,11 +251,47 @@ int main(int argc, char** argv) {
   auto strata_int8 = build(Quantization::kInt8, &int8_build);
   std::printf("build: raw hnswlib %.1f s, Strata float %.1f s (%.2fx), Strata int8 %.1f s (%.2fx)\n", raw_build,
               float_build, raw_build / float_build, int8_build, raw_build / int8_build);
+#ifdef STRATA_BENCH_FAISS
+  // FAISS: L2, M neighbours per node (2M on level 0, as hnswlib), built on
+  // `threads` OpenMP threads; every search below runs on one.
+  faiss::IndexHNSWFlat faiss_index(static_cast<int>(dims), static_cast<int>(m));
+  faiss_index.hnsw.efConstruction = static_cast<int>(efc);
+  omp_set_num_threads(static_cast<int>(threads));
+  t0 = Clock::now();
+  faiss_index.add(static_cast<FaissId>(n), base.data());
+  const double faiss_build = Seconds(t0);
+  omp_set_num_threads(1);
+  std::printf("build: FAISS IndexHNSWFlat %.1f s (raw hnswlib / FAISS %.2fx)\n", faiss_build, raw_build / faiss_build);
+  // One query per call; labels are the base positions, as in hnswlib. FAISS
+  // 1.7.3 (Debian 12) reads the walk's efSearch from the index, not from
+  // SearchParametersHNSW (fixed upstream in 2024), so set both.
+  auto faiss_search = [&](const float* query, size_t e, faiss::IDSelector* sel) {
+    faiss_index.hnsw.efSearch = static_cast<int>(e);
+    faiss::SearchParametersHNSW params;
+    params.efSearch = static_cast<int>(e);
+    params.sel = sel;
+    float dist[kK];
+    FaissId labels[kK];
+    faiss_index.search(1, query, kK, dist, labels, &params);
+    std::vector<uint32_t> ids;
+    for (size_t j = 0; j < kK; ++j) {
+      if (labels[j] >= 0) ids.push_back(static_cast<uint32_t>(labels[j]));
+    }
+    return ids;
+  };
+#endif
 
   // ---- recall and QPS at several ef
-  std::printf("\n%6s | %-22s | %-30s | %-30s\n", "ef", "raw hnswlib", "Strata float", "Strata int8 + rescoring");
-  std::printf("%6s | %9s %12s | %9s %12s %7s | %9s %12s %7s\n", "", "recall@10", "QPS", "recall@10", "QPS", "ratio",
+  std::printf("\n%6s | %-22s | %-30s | %-30s", "ef", "raw hnswlib", "Strata float", "Strata int8 + rescoring");
+#ifdef STRATA_BENCH_FAISS
+  std::printf(" | %-30s", "FAISS IndexHNSWFlat");
+#endif
+  std::printf("\n%6s | %9s %12s | %9s %12s %7s | %9s %12s %7s", "", "recall@10", "QPS", "recall@10", "QPS", "ratio",
               "recall@10", "QPS", "ratio");
+#ifdef STRATA_BENCH_FAISS
+  std::printf(" | %9s %12s %7s", "recall@10", "QPS", "ratio");
+#endif
+  std::printf("\n");
   std::vector<size_t> efs = {16, 32, 64, 128, 256};
   if (std::find(efs.begin(), efs.end(), ef) == efs.end()) efs.push_back(ef);
   std::sort(efs.begin(), efs.end());
@@ -266,9 +317,40 @@ int main(int argc, char** argv) {
     };
     Measure f = strata_run(*strata_float);
     Measure q8 = strata_run(*strata_int8);
-    std::printf("%6zu | %9.4f %12.0f | %9.4f %12.0f %6.2fx | %9.4f %12.0f %6.2fx\n", e, r.recall, r.qps, f.recall,
+    std::printf("%6zu | %9.4f %12.0f | %9.4f %12.0f %6.2fx | %9.4f %12.0f %6.2fx", e, r.recall, r.qps, f.recall,
                 f.qps, f.qps / r.qps, q8.recall, q8.qps, q8.qps / r.qps);
+#ifdef STRATA_BENCH_FAISS
+    Measure fa = Run(nq, truth, [&](size_t q) { return faiss_search(&queries[q * dims], e, nullptr); });
+    std::printf(" | %9.4f %12.0f %6.2fx", fa.recall, fa.qps, fa.qps / r.qps);
+#endif
+    std::printf("\n");
   }
+#ifdef STRATA_BENCH_FAISS
+  {
+    // FAISS as it is meant to be called: all queries in one call (still one thread).
+    faiss_index.hnsw.efSearch = static_cast<int>(ef);
+    faiss::SearchParametersHNSW params;
+    params.efSearch = static_cast<int>(ef);
+    std::vector<float> dist(nq * kK);
+    std::vector<FaissId> labels(nq * kK);
+    double best = 1e30;
+    for (int round = 0; round < 2; ++round) {
+      auto t = Clock::now();
+      faiss_index.search(static_cast<FaissId>(nq), queries.data(), kK, dist.data(), labels.data(), &params);
+      best = std::min(best, Seconds(t));
+    }
+    double recall = 0;
+    for (size_t q = 0; q < nq; ++q) {
+      std::vector<uint32_t> ids;
+      for (size_t j = 0; j < kK; ++j) {
+        if (labels[q * kK + j] >= 0) ids.push_back(static_cast<uint32_t>(labels[q * kK + j]));
+      }
+      recall += Recall(ids, truth[q]);
+    }
+    std::printf("FAISS, all %zu queries in one search() call, ef=%zu, 1 thread: recall@10 %.4f, %.0f QPS\n", nq, ef,
+                recall / double(nq), double(nq) / best);
+  }
+#endif
 
   // ---- brute-force scan against memory bandwidth
   {
@@ -364,6 +446,9 @@ int main(int argc, char** argv) {
                 "exact QPS", "default picks");
     std::mt19937 rng(7);
     double crossover = 0;
+#ifdef STRATA_BENCH_FAISS
+    std::string faiss_line;
+#endif
     for (double sel : {0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5}) {
       std::vector<uint32_t> allowed;
       for (uint32_t i = 0; i < n; ++i) {
@@ -391,7 +476,33 @@ int main(int argc, char** argv) {
       if (x.qps >= w.qps) crossover = std::max(crossover, double(allowed.size()));
       std::printf("%10.1f%% %8zu | %9.4f %10.0f | %9.4f %10.0f | %s\n", sel * 100, allowed.size(), w.recall, w.qps,
                   x.recall, x.qps, info.exact ? "exact" : "walk");
+#ifdef STRATA_BENCH_FAISS
+      if (sel == 0.1) {
+        // FAISS's filtered walk: a bitmap of the allowed labels, checked as the
+        // graph is searched (disallowed nodes are walked, not returned).
+        std::vector<uint8_t> bits((n + 7) / 8, 0);
+        for (uint32_t i : allowed) bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+        faiss::IDSelectorBitmap bitmap(n, bits.data());
+        std::set<uint32_t> allowed_set(allowed.begin(), allowed.end());
+        size_t outside = 0;
+        Measure fw = Run(fq, ftruth, [&](size_t q) {
+          auto got = faiss_search(&queries[q * dims], ef, &bitmap);
+          for (uint32_t g : got) outside += allowed_set.count(g) == 0;
+          return got;
+        }, 1);
+        char line[256];
+        std::snprintf(line, sizeof(line),
+                      "FAISS IDSelectorBitmap at %.0f%% (%zu allowed), ef=%zu: recall@10 %.4f, %.0f QPS "
+                      "(%.2fx the Strata walk, %.2fx the exact scan)%s\n",
+                      sel * 100, allowed.size(), ef, fw.recall, fw.qps, fw.qps / w.qps, fw.qps / x.qps,
+                      outside ? "; RESULTS OUTSIDE THE FILTER" : "");
+        faiss_line = line;
+      }
+#endif
     }
+#ifdef STRATA_BENCH_FAISS
+    std::printf("%s", faiss_line.c_str());
+#endif
     if (crossover > 0) {
       // exact when allowed < sqrt(factor * ef * n): the factor that puts the
       // cutoff at the largest allowed set the exact scan still won.

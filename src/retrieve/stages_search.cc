@@ -19,6 +19,7 @@
 #include "extract/registry.h"
 #include "filter/filter.h"
 #include "retrieve/fusion.h"
+#include "storage/fts_query.h"
 #include "retrieve/stage.h"
 #include "retrieve/values.h"
 
@@ -119,37 +120,6 @@ Result<std::vector<std::vector<float>>> EmbedText(StageRun& run, const Feature& 
     return Status::Ok();
   });
   if (!st.ok()) return Status::Invalid(loc, "the query could not be embedded: " + st.message(), "value_error");
-  return out;
-}
-
-// English stop words (Lucene's default set, which Elasticsearch's english
-// analyzer uses). Their BM25 weight is near zero, but their posting lists are
-// the longest in the index: leaving them out of the OR keeps a query's cost
-// to the words that rank.
-const std::set<std::string>& StopWords() {
-  static const std::set<std::string> kWords = {
-      "a",    "an",   "and",   "are",  "as",   "at",    "be",    "but",   "by",   "for", "if",
-      "in",   "into", "is",    "it",   "no",   "not",   "of",    "on",    "or",   "such", "that",
-      "the",  "their", "then", "there", "these", "they", "this", "to",    "was",  "will", "with"};
-  return kWords;
-}
-
-// An FTS5 query matching any of the text's words but stop words (all of them
-// when the text is nothing else); BM25 ranks by how many match and how rare
-// they are. Each word is quoted so user text cannot inject FTS5 syntax.
-std::string FtsMatch(const std::string& text) {
-  std::vector<std::string> words, stop;
-  std::set<std::string> seen;
-  for (const auto& t : filter::TextTokens(text)) {
-    if (!seen.insert(t).second) continue;
-    (StopWords().count(t) ? stop : words).push_back(t);
-  }
-  if (words.empty()) words = std::move(stop);
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += " OR ";
-    out += '"' + w + '"';
-  }
   return out;
 }
 
@@ -407,7 +377,7 @@ class Search {
 
   Result<std::vector<VectorHit>> Lexical(const Feature& f, const Query& q, int top_k, const std::string& loc) {
     ASSIGN_OR_RETURN(std::string text, QueryText(q, loc + ".query"));
-    const std::string match = FtsMatch(text);
+    const std::string match = storage::FtsMatchAny(text);
     if (match.empty()) return std::vector<VectorHit>();
     // With a pre-filter, rank everything the text matches and keep the allowed.
     const int64_t limit = allowed_ ? 1000000 : top_k;
