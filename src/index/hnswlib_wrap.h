@@ -11,6 +11,17 @@
 #error "define STRATA_HNSWLIB_TU before including index/hnswlib_wrap.h"
 #endif
 
+// hnswlib 0.6.2's graph walk prefetches the neighbour after the last one of
+// a link list, so it reads 4 bytes past the end of an upper-level list (a
+// malloc'd block of size * level + 1 bytes). The value only feeds a prefetch
+// hint and the block's allocator padding covers it, but AddressSanitizer
+// rightly reports the read: sanitizer builds compile hnswlib without its
+// manual vectorisation, which takes the prefetches out. Strata's distance
+// kernels (index/distance.h) are its own and unaffected.
+#if defined(__SANITIZE_ADDRESS__) && !defined(NO_MANUAL_VECTORIZATION)
+#define NO_MANUAL_VECTORIZATION
+#endif
+
 #define STRATA_HNSWLIB_CAT2(a, b) a##_##b
 #define STRATA_HNSWLIB_CAT(a, b) STRATA_HNSWLIB_CAT2(a, b)
 #define cpuid STRATA_HNSWLIB_CAT(STRATA_HNSWLIB_TU, cpuid)
