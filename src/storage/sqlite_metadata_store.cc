@@ -61,7 +61,7 @@ constexpr const char* kVectorFeedPrunedKey = "vector_changes_pruned_through";
 // Documents keep their lineage keys in columns of their own (migration 2);
 // these are the columns and their values, taken from the document's _internal.
 std::string LineageColumns(Kind kind) { return kind == Kind::kDocument ? ", root_id, source_id, run_id" : ""; }
-std::string LineagePlaceholders(Kind kind) { return kind == Kind::kDocument ? ", ?, ?, ?" : ""; }
+std::string LineageBindMarks(Kind kind) { return kind == Kind::kDocument ? ", ?, ?, ?" : ""; }
 std::optional<std::string> StringAt(const Json& doc, std::initializer_list<const char*> path) {
   const Json* at = &doc;
   for (const char* key : path) {
@@ -681,7 +681,7 @@ class SqliteWriter : public SqliteReader, public Writer {
     RETURN_IF_ERROR(CheckNamespace(scope));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
                                          "(id, org, ns, parent, name, ukey, chash, doc" + LineageColumns(kind) +
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineagePlaceholders(kind) + ")"));
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineageBindMarks(kind) + ")"));
     s.Bind(1, r.id).Bind(2, scope.org).Bind(3, scope.ns).Bind(4, r.parent).Bind(5, r.name)
         .Bind(6, r.ukey).Bind(7, r.chash).Bind(8, r.doc.dump());
     BindLineage(s, kind, 9, r.doc);
@@ -835,7 +835,7 @@ class SqliteWriter : public SqliteReader, public Writer {
                                     : "";
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("INSERT INTO ") + TableOf(kind) +
                                          "(id, org, ns, parent, name, ukey, chash, doc" + LineageColumns(kind) +
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineagePlaceholders(kind) + ") "
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?" + LineageBindMarks(kind) + ") "
                                          "ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, "
                                          "name = excluded.name, ukey = excluded.ukey, chash = excluded.chash, "
                                          "doc = excluded.doc" + lineage + " WHERE org = excluded.org AND ns = excluded.ns"));
