@@ -1,6 +1,7 @@
 // Documents with their derived features (vectors, full-text rows), lineage
 // lookups, and the persisted job queue.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -136,6 +137,50 @@ TEST_F(DocumentStoreTest, PayloadIndexesFollowTheNamespaceAndKeepAnswersExact) {
   EXPECT_EQ(matching(a_, {{"field", "n"}, {"operator", "gte"}, {"value", 1}}),
             (std::vector<std::string>{"doc_1", "doc_3", "doc_4"}));
   ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kNamespace, Scope{a_.org, ""}, "ns_a"); }).ok());
+}
+
+// BM25's statistics are each collection's own: another collection (here
+// another tenant's) full of the query's word does not move the scores.
+TEST_F(DocumentStoreTest, FullTextStatisticsAreEachCollectionsOwn) {
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "running dogs"), {{}, "running dogs"}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_2", "col_1", "obj_2", "obj_2", "quiet cats"), {{}, "quiet cats"}).ok());
+  auto before = Search(a_, "col_1", "dogs");
+  ASSERT_EQ(before.size(), 1u);
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "doc_b" + std::to_string(i);
+    ASSERT_TRUE(Put(b_, Doc(id, "col_9", "obj_b", "obj_b", "dogs and more dogs"), {{}, "dogs and more dogs"}).ok());
+  }
+  auto after = Search(a_, "col_1", "dogs");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_DOUBLE_EQ(after[0].score, before[0].score);
+  EXPECT_EQ(Search(b_, "col_9", "dogs").size(), 10u);  // the limit
+  EXPECT_TRUE(Search(a_, "col_9", "dogs").empty());    // another tenant's collection
+  EXPECT_TRUE(Search(a_, "col_none", "dogs").empty());  // no text ever written
+}
+
+// A store written before full text was split by collection (one shared
+// doc_text table) is migrated with its rows.
+TEST_F(DocumentStoreTest, SharedFullTextTableIsSplitByCollectionOnUpgrade) {
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "running dogs"), {{}, ""}).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "t.db").string().c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db,
+                         "CREATE VIRTUAL TABLE doc_text USING fts5(text, collection UNINDEXED,"
+                         "  tokenize = 'porter unicode61 remove_diacritics 2');"
+                         "INSERT INTO doc_text(rowid, text, collection)"
+                         "  SELECT seq, 'running dogs', parent FROM documents WHERE id = 'doc_1';"
+                         "DELETE FROM schema_migrations WHERE version = 5;",
+                         nullptr, nullptr, &err),
+            SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+  Reopen();
+  auto hits = Search(a_, "col_1", "dog");
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].doc_id, "doc_1");
 }
 
 TEST_F(DocumentStoreTest, DeletingDocumentsDeletesTheirFeatures) {

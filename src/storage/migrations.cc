@@ -144,11 +144,54 @@ const std::vector<std::string>& Migrations() {
       "  WHERE p.org = NEW.org AND p.ns = NEW.ns AND typeof(e.key) <> 'text'; END;"
       "CREATE TRIGGER payload_values_delete AFTER DELETE ON documents BEGIN"
       "  DELETE FROM payload_values WHERE doc = OLD.seq; END;",
+
+      // 5: a full-text table per collection (FullTextTable); the rows of the
+      // shared doc_text table are moved by SplitFullText, then it goes.
+      "",
   };
   return kMigrations;
 }
 
+// Migration 5's data step: every collection's rows of doc_text into its own table.
+Status SplitFullText(Database& db) {
+  std::vector<std::string> collections;
+  {
+    ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT DISTINCT collection FROM doc_text"));
+    while (s.Step()) collections.push_back(s.ColumnText(0));
+    RETURN_IF_ERROR(s.status());
+  }
+  for (const auto& c : collections) {
+    RETURN_IF_ERROR(db.Exec(CreateFullTextTableSql(c)));
+    ASSIGN_OR_RETURN(auto s, db.Prepare("INSERT INTO " + FullTextTable(c) +
+                                        "(rowid, text) SELECT rowid, text FROM doc_text WHERE collection = ?"));
+    RETURN_IF_ERROR(s.Bind(1, c).Run());
+  }
+  return db.Exec("DROP TABLE doc_text");
+}
+
 }  // namespace
+
+std::string FullTextTable(const std::string& collection) {
+  // Collection ids are letters, digits and '_'; anything else is hex-encoded
+  // so the name never needs escaping.
+  bool plain = !collection.empty();
+  for (char c : collection) {
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+  }
+  if (plain) return "\"fts_" + collection + "\"";
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : collection) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return "\"ftsx_" + hex + "\"";
+}
+
+std::string CreateFullTextTableSql(const std::string& collection) {
+  return "CREATE VIRTUAL TABLE IF NOT EXISTS " + FullTextTable(collection) +
+         " USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2')";
+}
 
 int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
@@ -170,6 +213,7 @@ Status Migrate(Database& db) {
     Transaction txn(db);
     RETURN_IF_ERROR(txn.begin_status());
     RETURN_IF_ERROR(db.Exec(Migrations()[v - 1]));
+    if (v == 5) RETURN_IF_ERROR(SplitFullText(db));
     ASSIGN_OR_RETURN(auto stmt, db.Prepare(
         "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))"));
     RETURN_IF_ERROR(stmt.Bind(1, v).Run());

@@ -488,15 +488,27 @@ class SqliteReader : public virtual Reader {
     return state;
   }
 
+  Result<bool> HasFullTextTable(const std::string& collection) {
+    const std::string quoted = FullTextTable(collection);
+    ASSIGN_OR_RETURN(auto t, db_.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"));
+    t.Bind(1, quoted.substr(1, quoted.size() - 2));
+    const bool found = t.Step();
+    RETURN_IF_ERROR(t.status());
+    return found;
+  }
+
   Result<std::vector<TextHit>> SearchText(const Scope& scope, const std::string& collection,
                                           const std::string& match, int64_t limit) override {
     // bm25() is lower-is-better in FTS5; negate it so scores read naturally.
-    ASSIGN_OR_RETURN(auto s, db_.Prepare(
-        "SELECT d.id, -bm25(doc_text) AS score FROM doc_text JOIN documents d ON d.seq = doc_text.rowid "
-        "WHERE doc_text MATCH ? AND doc_text.collection = ? AND d.org = ? AND d.ns = ? "
-        "ORDER BY bm25(doc_text) LIMIT ?"));
-    s.Bind(1, match).Bind(2, collection).Bind(3, scope.org).Bind(4, scope.ns).Bind(5, limit);
     std::vector<TextHit> out;
+    ASSIGN_OR_RETURN(bool has_text, HasFullTextTable(collection));
+    if (!has_text) return out;  // a collection whose documents never had text
+    const std::string table = FullTextTable(collection);
+    ASSIGN_OR_RETURN(auto s, db_.Prepare(
+        "SELECT d.id, -bm25(" + table + ") AS score FROM " + table + " JOIN documents d ON d.seq = " + table +
+        ".rowid WHERE " + table + " MATCH ? AND d.parent = ? AND d.org = ? AND d.ns = ? ORDER BY bm25(" + table +
+        ") LIMIT ?"));
+    s.Bind(1, match).Bind(2, collection).Bind(3, scope.org).Bind(4, scope.ns).Bind(5, limit);
     while (s.Step()) out.push_back({s.ColumnText(0), s.ColumnDouble(1)});
     if (!s.status().ok()) {
       return Status::BadRequest("full-text query could not be run: " + s.status().message());
@@ -750,6 +762,8 @@ class SqliteWriter : public SqliteReader, public Writer {
     s.Bind(1, id).Bind(2, scope.org).Bind(3, scope.ns);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Status::NotFound(id + " not found");
+    // Only once the collection was found in this scope: its full-text table goes too.
+    if (kind == Kind::kCollection) return db_.Exec("DROP TABLE IF EXISTS " + FullTextTable(id));
     return Status::Ok();
   }
 
@@ -852,13 +866,17 @@ class SqliteWriter : public SqliteReader, public Writer {
                      const DocumentFeatures& f) override {
     int64_t seq = 0;
     {
-      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT seq FROM documents WHERE id = ? AND org = ? AND ns = ?"));
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT seq, parent FROM documents WHERE id = ? AND org = ? AND ns = ?"));
       s.Bind(1, doc_id).Bind(2, scope.org).Bind(3, scope.ns);
       if (!s.Step()) {
         RETURN_IF_ERROR(s.status());
         return Status::NotFound("document " + doc_id + " not found");
       }
       seq = s.ColumnInt(0);
+      // Features live in the document's own collection's indexes.
+      if (s.ColumnText(1) != collection) {
+        return Status::Internal("document " + doc_id + " belongs to " + s.ColumnText(1) + ", not " + collection);
+      }
     }
     ASSIGN_OR_RETURN(auto dv, db_.Prepare("DELETE FROM doc_vectors WHERE doc_id = ?"));
     RETURN_IF_ERROR(dv.Bind(1, doc_id).Run());
@@ -868,11 +886,13 @@ class SqliteWriter : public SqliteReader, public Writer {
       RETURN_IF_ERROR(iv.Bind(1, doc_id).Bind(2, name).Bind(3, collection)
                           .BindBlob(4, vec.data(), vec.size() * sizeof(float)).Run());
     }
-    ASSIGN_OR_RETURN(auto dt, db_.Prepare("DELETE FROM doc_text WHERE rowid = ?"));
+    RETURN_IF_ERROR(db_.Exec(CreateFullTextTableSql(collection)));
+    const std::string table = FullTextTable(collection);
+    ASSIGN_OR_RETURN(auto dt, db_.Prepare("DELETE FROM " + table + " WHERE rowid = ?"));
     RETURN_IF_ERROR(dt.Bind(1, seq).Run());
     if (!f.text.empty()) {
-      ASSIGN_OR_RETURN(auto it, db_.Prepare("INSERT INTO doc_text(rowid, text, collection) VALUES (?, ?, ?)"));
-      RETURN_IF_ERROR(it.Bind(1, seq).Bind(2, f.text).Bind(3, collection).Run());
+      ASSIGN_OR_RETURN(auto it, db_.Prepare("INSERT INTO " + table + "(rowid, text) VALUES (?, ?)"));
+      RETURN_IF_ERROR(it.Bind(1, seq).Bind(2, f.text).Run());
     }
     return Status::Ok();
   }
@@ -969,9 +989,22 @@ class SqliteWriter : public SqliteReader, public Writer {
 
   // Removes the vectors and full-text rows of the documents matching `where`.
   Status DropFeatures(const Scope& scope, const std::string& where, const std::vector<Json>& params) {
-    const std::string from = " FROM documents WHERE org = ? AND ns = ? AND " + where + ")";
-    for (const std::string& sql : {"DELETE FROM doc_vectors WHERE doc_id IN (SELECT id" + from,
-                                   "DELETE FROM doc_text WHERE rowid IN (SELECT seq" + from}) {
+    const std::string from = " FROM documents WHERE org = ? AND ns = ? AND " + where;
+    std::vector<std::string> statements = {"DELETE FROM doc_vectors WHERE doc_id IN (SELECT id" + from + ")"};
+    {
+      ASSIGN_OR_RETURN(auto c, db_.Prepare("SELECT DISTINCT parent" + from));
+      c.Bind(1, scope.org).Bind(2, scope.ns);
+      BindAll(c, params, 3);
+      while (c.Step()) {
+        const std::string collection = c.ColumnText(0);
+        ASSIGN_OR_RETURN(bool has_text, HasFullTextTable(collection));
+        if (has_text) {
+          statements.push_back("DELETE FROM " + FullTextTable(collection) + " WHERE rowid IN (SELECT seq" + from + ")");
+        }
+      }
+      RETURN_IF_ERROR(c.status());
+    }
+    for (const std::string& sql : statements) {
       ASSIGN_OR_RETURN(auto s, db_.Prepare(sql));
       s.Bind(1, scope.org).Bind(2, scope.ns);
       BindAll(s, params, 3);
