@@ -18,29 +18,20 @@ namespace fs = std::filesystem;
 
 constexpr const char* kShapes = "[batch], [batch, 1] or [batch, 2]";
 
-struct Options {
+struct Options : OnnxFolderOptions {
   int max_length = 512;
-  std::string output_name;
-  std::optional<bool> lowercase;
-  int batch_size = 32;
-  int threads = 0;
 };
 
 Result<Options> ParseOptions(const std::string& name, const Json& config) {
   ConfigFields f(name, config);
   Options o;
-  std::string backend = f.String("backend", "onnx");
-  if (backend != "onnx") f.Error("backend", "must be \"onnx\", not \"" + backend + "\"");
+  static_cast<OnnxFolderOptions&>(o) = ParseOnnxFolderOptions(f);
   std::string task = f.String("task", "");
   if (task != kCrossEncoderTask) {
     f.Error("task", std::string("must be \"") + kCrossEncoderTask + "\" for a cross-encoder, not " +
                         (task.empty() ? "missing" : "\"" + task + "\""));
   }
   o.max_length = f.Int("max_length", 512, 3, 1 << 20);
-  o.output_name = f.String("output_name", "");
-  o.lowercase = f.Bool("lowercase");
-  o.batch_size = f.Int("batch_size", 32, 1, 4096);
-  o.threads = f.Int("threads", 0, 0, 1024);
   RETURN_IF_ERROR(f.Finish());
   return o;
 }

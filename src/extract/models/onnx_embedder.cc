@@ -17,33 +17,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct OnnxOptions {
+struct OnnxOptions : OnnxFolderOptions {
   std::string pooling;
   bool normalize = true;
   int dimensions = 0;  // 0: as the model declares
   int max_tokens = 512;
   std::string query_prefix, passage_prefix;
-  std::string output_name;
-  std::optional<bool> lowercase;
-  int batch_size = 32;
-  int threads = 0;
 };
 
 Result<OnnxOptions> ParseOptions(const std::string& name, const Json& config) {
   ConfigFields f(name, config);
   OnnxOptions o;
-  std::string backend = f.String("backend", "onnx");
-  if (backend != "onnx") f.Error("backend", "must be \"onnx\", not \"" + backend + "\"");
+  static_cast<OnnxFolderOptions&>(o) = ParseOnnxFolderOptions(f);
   o.pooling = f.OneOf("pooling", {"mean", "cls"}, "mean");
   o.normalize = f.Bool("normalize", true);
   o.dimensions = f.Int("dimensions", 0, 1, 1 << 16);
   o.max_tokens = f.Int("max_tokens", 512, 2, 1 << 20);
   o.query_prefix = f.String("query_prefix", "");
   o.passage_prefix = f.String("passage_prefix", "");
-  o.output_name = f.String("output_name", "");
-  o.lowercase = f.Bool("lowercase");
-  o.batch_size = f.Int("batch_size", 32, 1, 4096);
-  o.threads = f.Int("threads", 0, 0, 1024);
   RETURN_IF_ERROR(f.Finish());
   return o;
 }
@@ -219,6 +210,17 @@ Result<WordPieceTokenizer> LoadFolderTokenizer(const std::string& name, const st
   if (!t.ok()) return WithModel(name, t.status());
   if (lowercase) t->SetLowercase(*lowercase);
   return t;
+}
+
+OnnxFolderOptions ParseOnnxFolderOptions(ConfigFields& f) {
+  OnnxFolderOptions o;
+  std::string backend = f.String("backend", "onnx");
+  if (backend != "onnx") f.Error("backend", "must be \"onnx\", not \"" + backend + "\"");
+  o.output_name = f.String("output_name", "");
+  o.lowercase = f.Bool("lowercase");
+  o.batch_size = f.Int("batch_size", 32, 1, 4096);
+  o.threads = f.Int("threads", 0, 0, 1024);
+  return o;
 }
 
 const OnnxTensorInfo* FindOutput(const OnnxSession& session, const std::string& wanted,

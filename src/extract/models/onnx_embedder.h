@@ -27,6 +27,7 @@
 #include "core/json_util.h"
 #include "core/status.h"
 #include "extract/models/embedder.h"
+#include "extract/models/embedder_config.h"
 #include "extract/models/wordpiece.h"
 
 namespace strata::extract {
@@ -46,6 +47,16 @@ Result<std::unique_ptr<Embedder>> MakeOnnxEmbedder(const std::string& name,
 // tokenizer's own case handling; `file` (if not null) receives the file used.
 Result<WordPieceTokenizer> LoadFolderTokenizer(const std::string& name, const std::string& folder,
                                                std::optional<bool> lowercase, std::string* file);
+
+// The config.json keys every ONNX model folder shares (after checking
+// `backend` is "onnx"): output_name, lowercase, batch_size, threads.
+struct OnnxFolderOptions {
+  std::string output_name;
+  std::optional<bool> lowercase;
+  int batch_size = 32;
+  int threads = 0;
+};
+OnnxFolderOptions ParseOnnxFolderOptions(ConfigFields& fields);
 
 // Which of BERT's inputs model.onnx declares: input_ids (required), and
 // attention_mask and token_type_ids when present; all must be int64, and any
