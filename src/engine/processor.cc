@@ -26,6 +26,7 @@ struct Pending {
   Record record;
   storage::DocumentFeatures features;
   std::string doc_text;  // record.doc serialised, before the write transaction
+  std::vector<storage::BlobInfo> blobs;  // the document's own media, already in the blob store
 };
 
 // One source item: an object, or a document of the source collection.
@@ -216,7 +217,8 @@ class JobRunner {
     size_t mark = pending_.size();  // this item's documents are pending_[mark..]
     bool flushed_part = false;
     Status st = run_->Extract(ex, [&](extract::ExtractedDocument&& d) -> Status {
-      pending_.push_back(Build(item, base, std::move(d)));
+      ASSIGN_OR_RETURN(Pending p, Build(item, base, std::move(d)));
+      pending_.push_back(std::move(p));
       if (static_cast<int>(pending_.size()) < engine_.options().documents_per_flush) return Status::Ok();
       flushed_part = true;
       mark = 0;
@@ -233,7 +235,43 @@ class JobRunner {
     return Status::Ok();
   }
 
-  Pending Build(const SourceItem& item, const Json& base, extract::ExtractedDocument&& d) {
+  // Puts a document's media in the blob store and describes them as the API's
+  // BlobURLRef. The files land before the document's transaction: if that
+  // transaction never commits, nothing refers to them and the start-up sweep
+  // removes them.
+  Status StoreBlobs(const std::string& doc_id, std::vector<extract::ExtractedBlob>& blobs, Json& refs,
+                    std::vector<storage::BlobInfo>& infos) {
+    const std::string now = NowIso8601();
+    for (auto& b : blobs) {
+      auto staged = engine_.blobs().StageBytes(b.bytes);
+      if (!staged.ok()) return Status::Storage(staged.status().message());
+      Status committed = engine_.blobs().Commit(*staged);
+      if (!committed.ok()) {
+        engine_.blobs().Discard(*staged);
+        return Status::Storage(committed.message());
+      }
+      infos.push_back({staged->sha256, static_cast<int64_t>(staged->size), b.mime_type});
+      std::string filename = b.filename;
+      if (filename.empty()) {
+        const size_t slash = b.mime_type.find('/');
+        filename = doc_id + "_" + b.field + "." + (slash == std::string::npos ? "bin" : b.mime_type.substr(slash + 1));
+      }
+      refs.push_back({{"field", b.field},
+                      {"role", b.role},
+                      {"type", b.type},
+                      {"url", "/v1/blobs/" + staged->sha256},
+                      {"filename", filename},
+                      {"size_bytes", static_cast<int64_t>(staged->size)},
+                      {"content_type", b.mime_type},
+                      {"checksum", "sha256:" + staged->sha256},
+                      {"created_at", now},
+                      {"source_blob_id", nullptr}});
+      std::string().swap(b.bytes);  // the bytes are on disk now
+    }
+    return Status::Ok();
+  }
+
+  Result<Pending> Build(const SourceItem& item, const Json& base, extract::ExtractedDocument&& d) {
     const std::string id = DocumentId(item.id, collection_id_, d.position);
     const std::string now = NowIso8601();
     Json doc = base;
@@ -266,7 +304,7 @@ class JobRunner {
                         {"lineage", lineage},
                         {"source_blobs", source_blobs},
                         {"document_blobs", Json::array()},
-                        {"modality", "text"},
+                        {"modality", d.modality},
                         {"metadata", {{"ingestion_status", "COMPLETED"},
                                       {"feature_extractor_config_hash", config_hash_},
                                       {"run_id", run_id_},
@@ -274,7 +312,11 @@ class JobRunner {
                         {"content_hash", Sha256Hex(d.fields.dump())},
                         {"mime_type", "application/json"},
                         {"size_bytes", static_cast<int64_t>(d.searchable_text.size())}};
-    Pending p{Record{id, collection_id_, std::nullopt, std::nullopt, std::nullopt, std::move(doc)}, {}, {}};
+    Pending p{Record{id, collection_id_, std::nullopt, std::nullopt, std::nullopt, std::move(doc)}, {}, {}, {}};
+    if (!d.blobs.empty()) {
+      Json& refs = p.record.doc["_internal"]["document_blobs"];
+      RETURN_IF_ERROR(StoreBlobs(id, d.blobs, refs, p.blobs));
+    }
     p.doc_text = p.record.doc.dump();
     p.features.vectors = std::move(d.vectors);
     p.features.text = std::move(d.searchable_text);
@@ -290,6 +332,9 @@ class JobRunner {
     for (const auto& p : pending_) {
       RETURN_IF_ERROR(w.Upsert(Kind::kDocument, scope_, p.record, &p.doc_text));
       RETURN_IF_ERROR(w.PutFeatures(scope_, collection_id_, p.record.id, p.features));
+      // A re-run replaces the document's media: its old references go first.
+      if (extractor_->info().emits_blobs) RETURN_IF_ERROR(w.DropBlobRefs(p.record.id).status());
+      for (const auto& b : p.blobs) RETURN_IF_ERROR(w.AddBlobRef(b, p.record.id));
     }
     outcome_.written += static_cast<int64_t>(pending_.size());
     return Status::Ok();

@@ -51,11 +51,26 @@ struct ExtractItem {
   }
 };
 
+// Media an extractor derives from its source (a thumbnail, a keyframe, a page
+// image). The engine stores the bytes in the blob store, content-addressed,
+// and lists them in the document's `document_blobs` (the API's BlobURLRef),
+// where reads presign them like object blobs.
+struct ExtractedBlob {
+  std::string field;               // stable label: "thumbnail", "keyframe", "page_image"
+  std::string role = "thumbnail";  // BlobURLRef role: processed|thumbnail|artifact|aux
+  std::string type = "image";      // video|image|audio|text|pdf|other
+  std::string mime_type = "image/jpeg";
+  std::string filename;            // "" = derived from the field and the type
+  std::string bytes;
+};
+
 struct ExtractedDocument {
   Json fields = Json::object();    // outputs, written at the document root
   Json position = Json::object();  // values of the position fields (part of the id)
   std::vector<std::pair<std::string, std::vector<float>>> vectors;  // storage name -> vector
   std::string searchable_text;     // goes to the full-text index ("" = none)
+  std::vector<ExtractedBlob> blobs;
+  std::string modality = "text";   // _internal.modality: text|image|video|audio|pdf
 };
 using Emit = std::function<Status(ExtractedDocument&&)>;
 
@@ -83,6 +98,9 @@ struct ExtractorInfo {
   // Parameters that fix the vector outputs (dimensions): locked by the
   // namespace that registers the extractor.
   std::vector<std::string> locked_parameters;
+  // Whether documents carry media of their own (ExtractedDocument::blobs):
+  // the engine then replaces their blob references on every write.
+  bool emits_blobs = false;
 
   std::string id() const { return name + "_" + version; }  // "text_extractor_v1"
 };

@@ -42,9 +42,11 @@ Json VectorIndexDefinitions(const ExtractorInfo& info, const std::vector<VectorO
   return list;
 }
 
-ExtractorRegistry::ExtractorRegistry(ModelRegistry& models) : models_(&models) {
+ExtractorRegistry::ExtractorRegistry(ModelRegistry& models, const media::MediaLimits& limits)
+    : models_(&models), limits_(limits) {
   extractors_.push_back(MakeTextExtractor(models));
   extractors_.push_back(MakePassthroughExtractor());
+  // Media extractors register here: extractors_.push_back(MakeXExtractor(models, limits));
 }
 
 const Extractor* ExtractorRegistry::Find(const std::string& name, const std::string& version) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "extract/extractor.h"
+#include "media/limits.h"
 
 namespace strata::extract {
 
@@ -16,8 +17,9 @@ Json VectorIndexDefinitions(const ExtractorInfo& info, const std::vector<VectorO
 
 class ExtractorRegistry {
  public:
-  // The built-in extractors; `models` must outlive the registry.
-  explicit ExtractorRegistry(ModelRegistry& models);
+  // The built-in extractors; `models` must outlive the registry. `limits`
+  // bound the media work of one item (pixels, duration, pages).
+  explicit ExtractorRegistry(ModelRegistry& models, const media::MediaLimits& limits = {});
 
   // nullptr when unknown.
   const Extractor* Find(const std::string& name, const std::string& version) const;
@@ -27,12 +29,14 @@ class ExtractorRegistry {
   // The models the extractors run on (also the retriever's rerank stage's
   // cross-encoders).
   ModelRegistry& models() const { return *models_; }
+  const media::MediaLimits& limits() const { return limits_; }
 
   // FeatureExtractorResponseModel of one extractor.
   Json Describe(const Extractor& e) const;
 
  private:
   ModelRegistry* models_;
+  media::MediaLimits limits_;
   std::vector<std::unique_ptr<Extractor>> extractors_;
 };
 

@@ -756,6 +756,9 @@ class SqliteWriter : public SqliteReader, public Writer {
 
   Status Delete(Kind kind, const Scope& scope, const std::string& id) override {
     if (kind == Kind::kDocument) RETURN_IF_ERROR(DropFeatures(scope, "id = ?", {id}));
+    // A document's media (thumbnails, keyframes) lose their reference; files no
+    // one refers to any more are removed by the start-up sweep.
+    if (kind == Kind::kDocument) RETURN_IF_ERROR(DropBlobRefs(id).status());
     if (kind == Kind::kNamespace) RETURN_IF_ERROR(DropPayloadFields(scope.org, id));
     ASSIGN_OR_RETURN(auto s, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) +
                                          " WHERE id = ? AND org = ? AND ns = ?"));
@@ -784,6 +787,9 @@ class SqliteWriter : public SqliteReader, public Writer {
     ASSIGN_OR_RETURN(auto d, db_.Prepare(std::string("DELETE FROM ") + TableOf(kind) + w.sql));
     BindAll(d, w.params);
     RETURN_IF_ERROR(d.Run());
+    if (kind == Kind::kDocument) {
+      for (const auto& id : ids) RETURN_IF_ERROR(DropBlobRefs(id).status());
+    }
     return ids;
   }
 
