@@ -210,7 +210,9 @@ std::vector<InputMapping> ParseMappings(const Json& v, const extract::ExtractorI
   for (const auto& m : out) {
     if (m.source_type != "payload" || input_schema.empty()) continue;
     std::string root = m.path.substr(0, m.path.find('.'));
-    if (!input_schema.contains(root)) {
+    // "document_blobs.<field>" reads a source document's own media (a scene's
+    // keyframe): they are not schema fields.
+    if (!input_schema.contains(root) && root != "document_blobs") {
       errs.Add(loc + "." + m.input, "the source has no field '" + root + "'", "value_error");
     }
   }

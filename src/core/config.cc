@@ -29,6 +29,10 @@ const std::vector<SettingInfo>& ServeSettings() {
       {"--onnxruntime-lib", "STRATA_ONNXRUNTIME_LIB",
        "ONNX Runtime shared library for ONNX models; default .cache/onnxruntime/lib/libonnxruntime.so.1"},
       {"--inference-cache-bytes", "STRATA_INFERENCE_CACHE_BYTES", "memory for cached embeddings; default 64 MiB"},
+      {"--max-media-pixels", "STRATA_MAX_MEDIA_PIXELS",
+       "largest image or video frame (width x height) an extractor decodes; default 100000000"},
+      {"--max-media-seconds", "STRATA_MAX_MEDIA_SECONDS", "longest video or audio an extractor decodes; default 14400"},
+      {"--max-pdf-pages", "STRATA_MAX_PDF_PAGES", "most pages of a PDF an extractor reads; default 2000"},
   };
   return kSettings;
 }
@@ -65,6 +69,9 @@ Status Apply(Config* c, const std::string& flag, const std::string& v) {
   else if (flag == "--models-dir") c->models_dir = v;
   else if (flag == "--onnxruntime-lib") c->onnxruntime_lib = v;
   else if (flag == "--inference-cache-bytes") { RETURN_IF_ERROR(ParseInt(flag, v, 0, 1ll << 40, &c->inference_cache_bytes)); }
+  else if (flag == "--max-media-pixels") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 1ll << 40, &c->max_media_pixels)); }
+  else if (flag == "--max-media-seconds") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 1ll << 30, &c->max_media_seconds)); }
+  else if (flag == "--max-pdf-pages") { RETURN_IF_ERROR(ParseInt(flag, v, 1, 1 << 24, &c->max_pdf_pages)); }
   else return Status::BadRequest("unknown option " + flag + " (see strata serve --help)");
   return Status::Ok();
 }

@@ -29,6 +29,10 @@ struct Config {
   std::string models_dir;            // model files; "" = .cache/models beside the build
   std::string onnxruntime_lib;       // libonnxruntime.so.1; "" = .cache/onnxruntime beside the build
   int64_t inference_cache_bytes = 64ll << 20;
+  // Bounds on the media work of one item (media::MediaLimits).
+  int64_t max_media_pixels = 100'000'000;
+  int64_t max_media_seconds = 4 * 3600;
+  int64_t max_pdf_pages = 2000;
 };
 
 struct SettingInfo {

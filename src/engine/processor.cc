@@ -168,6 +168,22 @@ class JobRunner {
         return v;
       }
     }
+    if (!item.is_object) {
+      // A document's own media (a scene's keyframe, a page image), named by
+      // its field ("thumbnail") or as "document_blobs.thumbnail": a tier-2
+      // collection reads them like an object's blob.
+      const std::string field = path.rfind("document_blobs.", 0) == 0 ? path.substr(15) : path;
+      const Json* blobs = FindPath(item.doc, "_internal.document_blobs");
+      for (const auto& b : blobs != nullptr && blobs->is_array() ? *blobs : Json::array()) {
+        const std::string checksum = b.value("checksum", "");
+        if (b.value("field", "") != field || checksum.rfind("sha256:", 0) != 0) continue;
+        v.blob_path = engine_.blobs().PathFor(checksum.substr(7));
+        if (v.blob_path.empty()) continue;
+        v.mime_type = b.value("content_type", "");
+        v.size_bytes = b.value("size_bytes", int64_t{0});
+        return v;
+      }
+    }
     const Json* found = FindPath(item.doc, path);
     if (found == nullptr || found->is_null()) return std::nullopt;
     v.value = *found;

@@ -121,7 +121,11 @@ Result<std::unique_ptr<Server>> Server::Open(const Config& config) {
   }
   if (!config.onnxruntime_lib.empty()) extract::SetOnnxRuntimeLibrary(config.onnxruntime_lib);
   svc.models = std::make_unique<extract::ModelRegistry>(models_dir, static_cast<size_t>(config.inference_cache_bytes));
-  svc.extractors = std::make_unique<extract::ExtractorRegistry>(*svc.models);
+  media::MediaLimits limits;
+  limits.max_pixels = config.max_media_pixels;
+  limits.max_duration_seconds = static_cast<double>(config.max_media_seconds);
+  limits.max_pages = static_cast<int>(config.max_pdf_pages);
+  svc.extractors = std::make_unique<extract::ExtractorRegistry>(*svc.models, limits);
   engine::EngineOptions engine_options;
   engine_options.workers = config.workers > 0 ? config.workers
                                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

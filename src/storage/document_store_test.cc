@@ -312,5 +312,25 @@ TEST_F(DocumentStoreTest, JobsAreClaimedInOrderAndRequeuedAfterACrash) {
   }).ok());
 }
 
+TEST_F(DocumentStoreTest, DeletingDocumentsReleasesTheirMedia) {
+  // Thumbnails and keyframes are blobs the document refers to: deleting it
+  // (alone, or with its collection) leaves them to the start-up sweep, while
+  // a blob another owner still refers to stays.
+  const std::string thumb(64, 'c'), shared(64, 'd');
+  ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "x"), {}).ok());
+  ASSERT_TRUE(Put(a_, Doc("doc_2", "col_1", "obj_2", "obj_2", "y"), {}).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    RETURN_IF_ERROR(w.AddBlobRef({thumb, 10, "image/jpeg"}, "doc_1"));
+    RETURN_IF_ERROR(w.AddBlobRef({shared, 10, "image/jpeg"}, "doc_2"));
+    return w.AddBlobRef({shared, 10, "image/jpeg"}, "obj_9");
+  }).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kDocument, a_, "doc_1"); }).ok());
+  EXPECT_FALSE(*store_->IsBlobReferenced(thumb));
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.DeleteAll(Kind::kDocument, a_, std::string("col_1")).status(); }).ok());
+  EXPECT_TRUE(*store_->IsBlobReferenced(shared));  // obj_9 still holds it
+  ASSERT_TRUE(store_->Write([&](Writer& w) { return w.DropBlobRefs("obj_9").status(); }).ok());
+  EXPECT_FALSE(*store_->IsBlobReferenced(shared));
+}
+
 }  // namespace
 }  // namespace strata::storage
