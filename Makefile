@@ -17,6 +17,8 @@ deps:
 # Model files into .cache/models (GloVe vectors, fastText language id).
 models: deps
 	@bash scripts/fetch_models.sh
+	@bash scripts/fetch_tfjs.sh
+	@bash scripts/fetch_vad.sh
 
 # ONNX Runtime into .cache/onnxruntime (the C header the build needs, the library
 # that user-brought ONNX models run on).
