@@ -47,6 +47,9 @@ void Check(const Json& prop, const Json& v, const std::string& loc, ValidationEr
     if (prop.contains("minimum") && d < prop["minimum"].get<double>()) {
       errs.Add(loc, "must be at least " + prop["minimum"].dump(), "greater_than_equal");
     }
+    if (prop.contains("exclusiveMinimum") && d <= prop["exclusiveMinimum"].get<double>()) {
+      errs.Add(loc, "must be greater than " + prop["exclusiveMinimum"].dump(), "greater_than");
+    }
     if (prop.contains("maximum") && d > prop["maximum"].get<double>()) {
       errs.Add(loc, "must be at most " + prop["maximum"].dump(), "less_than_equal");
     }

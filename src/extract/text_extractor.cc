@@ -1,8 +1,11 @@
 #include "extract/text_extractor.h"
 
+#include <sstream>
+
 #include "extract/chunker.h"
 #include "extract/feature_uri.h"
 #include "extract/models/model_registry.h"
+#include "extract/transcript.h"
 
 namespace strata::extract {
 
@@ -10,6 +13,7 @@ namespace {
 
 constexpr int kEmbedBatch = 32;
 constexpr int64_t kMaxUnsplitBytes = 8ll << 20;  // split_by none: one chunk of at most 8 MiB
+constexpr int64_t kMaxTranscriptBytes = 64ll << 20;  // split_by time_segments reads the transcript whole
 
 Json ParameterSchema() {
   auto str = [](const char* def, const char* desc) {
@@ -22,8 +26,14 @@ Json ParameterSchema() {
        {{"extractor_type", {{"type", "string"}, {"const", "text_extractor"}, {"default", "text_extractor"}}},
         {"source_type", {{"type", "string"}, {"enum", {"text"}}, {"default", "text"},
                          {"description", "Source content type. Only plain text here ('youtube' needs network access)."}}},
-        {"split_by", {{"type", "string"}, {"enum", {"characters", "words", "sentences", "paragraphs", "none"}},
-                      {"default", "none"}, {"description", "Strategy for splitting text into multiple documents."}}},
+        {"split_by", {{"type", "string"},
+                      {"enum", {"characters", "words", "sentences", "paragraphs", "time_segments", "none"}},
+                      {"default", "none"},
+                      {"description", "Strategy for splitting text into multiple documents. time_segments reads a "
+                                      "timed transcript (WebVTT, SRT, or JSON [{start, end, text}]) and groups its "
+                                      "cues into segments of segment_length_seconds."}}},
+        {"segment_length_seconds", {{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 86400}, {"default", 120},
+                                    {"description", "split_by time_segments: the longest span of one segment."}}},
         {"chunk_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}, {"default", 1000},
                         {"description", "Units (characters, words, sentences, paragraphs) per chunk."}}},
         {"chunk_overlap", {{"type", "integer"}, {"minimum", 0}, {"maximum", 5000}, {"default", 0},
@@ -38,9 +48,14 @@ Json ParameterSchema() {
 
 class TextRun : public ExtractorRun {
  public:
-  TextRun(ChunkOptions opts, std::shared_ptr<Embedder> embedder, std::shared_ptr<LanguageId> lang,
-          std::string vector_name)
-      : opts_(opts), embedder_(std::move(embedder)), lang_(std::move(lang)), vector_name_(std::move(vector_name)) {}
+  // segment_seconds > 0: split_by time_segments (opts are then unused).
+  TextRun(ChunkOptions opts, double segment_seconds, std::shared_ptr<Embedder> embedder,
+          std::shared_ptr<LanguageId> lang, std::string vector_name)
+      : opts_(opts),
+        segment_seconds_(segment_seconds),
+        embedder_(std::move(embedder)),
+        lang_(std::move(lang)),
+        vector_name_(std::move(vector_name)) {}
 
   Status Extract(const ExtractItem& item, const Emit& emit) override {
     const InputValue* in = item.Find("text");
@@ -54,6 +69,7 @@ class TextRun : public ExtractorRun {
     if (in->is_blob() && in->size_bytes == 0) {
       return Status::Invalid("inputs.text", "the text blob is empty (0 bytes)", "empty");
     }
+    if (segment_seconds_ > 0) return ExtractTimeSegments(*in, emit);
     // Two passes over the stream: the first counts chunks (total_chunks is a
     // field of every chunk) and validates UTF-8 before anything is emitted.
     ASSIGN_OR_RETURN(auto counting, in->OpenText());
@@ -71,6 +87,31 @@ class TextRun : public ExtractorRun {
   }
 
  private:
+  // A transcript is small next to its media (an hour of speech is ~60 KB of
+  // text), so it is read whole: cues must be sorted and grouped anyway.
+  Status ExtractTimeSegments(const InputValue& in, const Emit& emit) {
+    if (in.is_blob() && in.size_bytes > kMaxTranscriptBytes) {
+      return Status::Invalid("inputs.text", "a transcript for split_by time_segments is at most " +
+                                                std::to_string(kMaxTranscriptBytes >> 20) + " MiB",
+                             "too_large");
+    }
+    ASSIGN_OR_RETURN(auto stream, in.OpenText());
+    std::ostringstream text;
+    text << stream->rdbuf();
+    ASSIGN_OR_RETURN(auto cues, ParseTranscript(text.str()));
+    segments_ = GroupCues(std::move(cues), segment_seconds_);
+    if (segments_.empty()) return Status::Invalid("inputs.text", "the transcript's cues hold no text", "empty");
+    total_ = static_cast<int64_t>(segments_.size());
+    pending_.clear();
+    for (size_t i = 0; i < segments_.size(); ++i) {
+      pending_.emplace_back(static_cast<int64_t>(i), segments_[i].text);
+      if (pending_.size() >= kEmbedBatch) RETURN_IF_ERROR(Flush(emit));
+    }
+    RETURN_IF_ERROR(Flush(emit));
+    segments_.clear();
+    return Status::Ok();
+  }
+
   Status Flush(const Emit& emit) {
     if (pending_.empty()) return Status::Ok();
     std::vector<std::string> texts;
@@ -84,6 +125,11 @@ class TextRun : public ExtractorRun {
         auto det = lang_->Detect(pending_[i].second);
         d.fields["language"] = det.language;
       }
+      if (!segments_.empty()) {
+        const Cue& seg = segments_[static_cast<size_t>(pending_[i].first)];
+        d.fields["start_time"] = seg.start;
+        d.fields["end_time"] = seg.end;
+      }
       d.position = {{"chunk_index", pending_[i].first}};
       d.vectors.emplace_back(vector_name_, std::move(vectors[i]));
       d.searchable_text = std::move(pending_[i].second);
@@ -94,6 +140,8 @@ class TextRun : public ExtractorRun {
   }
 
   ChunkOptions opts_;
+  double segment_seconds_ = 0;
+  std::vector<Cue> segments_;  // time_segments: the segments of the current item
   std::shared_ptr<Embedder> embedder_;
   std::shared_ptr<LanguageId> lang_;
   std::string vector_name_;
@@ -125,6 +173,10 @@ class TextExtractor : public Extractor {
     if (params.value("detect_language", true)) {
       out["language"] = {{"type", "string"}, {"description", "ISO 639 code of the chunk's language (fastText lid.176)."}};
     }
+    if (params.value("split_by", "none") == "time_segments") {
+      out["start_time"] = {{"type", "number"}, {"description", "Start of the segment, in seconds."}};
+      out["end_time"] = {{"type", "number"}, {"description", "End of the segment, in seconds."}};
+    }
     return out;
   }
 
@@ -150,7 +202,9 @@ class TextExtractor : public Extractor {
   }
 
   Status CheckParameters(const Json& params, const std::string& loc) const override {
-    if (params.value("chunk_overlap", 0) >= params.value("chunk_size", 1000) && params.value("split_by", "none") != "none") {
+    const std::string split_by = params.value("split_by", "none");
+    if (params.value("chunk_overlap", 0) >= params.value("chunk_size", 1000) && split_by != "none" &&
+        split_by != "time_segments") {
       return Status::Invalid(loc + ".chunk_overlap", "must be less than chunk_size", "value_error");
     }
     auto model = models_.Get(params.value("embedding_model", std::string(kDefaultTextModel)));
@@ -160,7 +214,12 @@ class TextExtractor : public Extractor {
 
   Result<std::unique_ptr<ExtractorRun>> Start(const Json& params) const override {
     ChunkOptions opts;
-    ASSIGN_OR_RETURN(opts.split_by, ParseSplitBy(params.value("split_by", "none")));
+    double segment_seconds = 0;
+    if (params.value("split_by", "none") == "time_segments") {
+      segment_seconds = params.value("segment_length_seconds", 120.0);
+    } else {
+      ASSIGN_OR_RETURN(opts.split_by, ParseSplitBy(params.value("split_by", "none")));
+    }
     opts.chunk_size = params.value("chunk_size", 1000);
     opts.chunk_overlap = params.value("chunk_overlap", 0);
     opts.max_none_bytes = kMaxUnsplitBytes;
@@ -170,7 +229,8 @@ class TextExtractor : public Extractor {
       ASSIGN_OR_RETURN(lang, models_.LanguageIdModel());
     }
     return std::unique_ptr<ExtractorRun>(
-        new TextRun(opts, std::move(embedder), std::move(lang), StorageName(info_.name, info_.version, "embedding")));
+        new TextRun(opts, segment_seconds, std::move(embedder), std::move(lang),
+                    StorageName(info_.name, info_.version, "embedding")));
   }
 
  private:
