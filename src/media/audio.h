@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "media/limits.h"
+#include "media/speech.h"
 
 namespace strata::media {
 
@@ -29,5 +30,19 @@ struct AudioInfo {
 // limits.max_duration_seconds.
 using PcmSink = std::function<Status(const int16_t* samples, size_t count, int64_t start_sample)>;
 Result<AudioInfo> DecodeAudio(const std::string& path, const MediaLimits& limits, const PcmSink& sink);
+
+// Speech found by loudness alone, the fallback when the Silero model is not
+// there (and the video extractor's `split_method: silence`): 20 ms frames whose
+// RMS level (dB relative to full scale) is above silence_db_threshold are
+// sound; sound separated by less than min_silence_seconds of quiet is one span.
+// Spans are in seconds from samples[0].
+std::vector<SpeechSpan> EnergySpeechSpans(const int16_t* samples, size_t count,
+                                          double silence_db_threshold = -40.0,
+                                          double min_silence_seconds = 0.5);
+inline std::vector<SpeechSpan> EnergySpeechSpans(const std::vector<int16_t>& samples,
+                                                 double silence_db_threshold = -40.0,
+                                                 double min_silence_seconds = 0.5) {
+  return EnergySpeechSpans(samples.data(), samples.size(), silence_db_threshold, min_silence_seconds);
+}
 
 }  // namespace strata::media

@@ -33,8 +33,12 @@ struct TranscriptSegment {
 class VoiceActivityDetector {
  public:
   virtual ~VoiceActivityDetector() = default;
-  // Unavailable when the model file or ONNX Runtime is missing.
+  // Unavailable when the model file or ONNX Runtime is missing. The model is
+  // <models_dir>/silero-vad/silero_vad.onnx (scripts/fetch_vad.sh puts it
+  // there); Create() looks in the default models directory
+  // (extract::DefaultModelsDir of the running program).
   static Result<std::unique_ptr<VoiceActivityDetector>> Create();
+  static Result<std::unique_ptr<VoiceActivityDetector>> Create(const std::string& models_dir);
   // 16 kHz mono samples -> speech spans (merged when closer than min_gap_seconds).
   virtual Result<std::vector<SpeechSpan>> Detect(const std::vector<int16_t>& samples, double min_gap_seconds = 0.3) = 0;
 };
