@@ -11,6 +11,8 @@ PACKAGES=(
   python3 python3-requests python3-jsonschema curl
   libfasttext-dev python3-onnx python3-numpy libjemalloc-dev
   libhnswlib-dev dataset-fashion-mnist
+  # ICU: NFKC for USE-lite's SentencePiece tokenizer (header at build time, library dlopen'd)
+  libicu-dev
   # Media: decoders, image processing, OCR, PDF, speech (the multimodal extractors)
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev ffmpeg
@@ -21,6 +23,8 @@ PACKAGES=(
   # Test fixtures with known ground truth: speech, rendered text, PDFs
   espeak-ng python3-pil fonts-dejavu-core python3-reportlab poppler-utils
   pocketsphinx-testdata
+  # Real photos of faces (two different people, Lena, Messi) in its examples and docs: face tests
+  opencv-doc
 )
 
 missing=()

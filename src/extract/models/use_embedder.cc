@@ -1,0 +1,399 @@
+#include "extract/models/use_embedder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+
+#include "core/crypto.h"
+#include "extract/models/embedder_config.h"
+#include "extract/models/inference_cache.h"
+#include "extract/models/onnx_runtime.h"
+#include "extract/models/ort_c_api.h"
+
+namespace strata::extract {
+
+namespace fs = std::filesystem;
+
+// The ONNX Runtime session of the model. OnnxSession (onnx_session.h) feeds
+// dense int64 [batch, seq] tensors only; USE-lite takes a sparse batch (a
+// rank-2 and a rank-1 tensor, int32 or int64), so this runs it directly on the
+// C API.
+class UseEmbedder::Session {
+ public:
+  struct Plan {
+    bool int64_inputs = true;
+    std::string output;
+  };
+  ~Session();
+  static Result<std::unique_ptr<Session>> Open(const std::string& model_name,
+                                               const std::string& path, int threads,
+                                               const std::string& output_name);
+  // indices: n (sentence, position) pairs, row-major; values: n ids.
+  // Returns the float output and its shape.
+  Status Run(const std::vector<int64_t>& indices, const std::vector<int64_t>& values,
+             std::vector<int64_t>* shape, std::vector<float>* out) const;
+
+ private:
+  Session() = default;
+
+  const OnnxRuntime* rt_ = nullptr;
+  OrtSession* session_ = nullptr;
+  OrtMemoryInfo* cpu_ = nullptr;
+  std::string model_name_;
+  Plan plan_;
+
+#if STRATA_HAVE_ORT_API
+  Status Check(OrtStatus* status, const std::string& what) const;
+  Status Describe(const std::string& output_name);
+#endif
+};
+
+#if !STRATA_HAVE_ORT_API
+
+UseEmbedder::Session::~Session() = default;
+Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(const std::string&,
+                                                                         const std::string&, int,
+                                                                         const std::string&) {
+  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
+  (void)rt;
+  return Status::Internal("unreachable: ONNX Runtime loaded without its header");
+}
+Status UseEmbedder::Session::Run(const std::vector<int64_t>&, const std::vector<int64_t>&,
+                                 std::vector<int64_t>*, std::vector<float>*) const {
+  return Status::Internal("ONNX Runtime is not available in this build");
+}
+
+#else
+
+namespace {
+
+// Releases an ONNX Runtime object at the end of a scope.
+template <typename T>
+class Owned {
+ public:
+  using Release = void(ORT_API_CALL*)(T*);
+  explicit Owned(Release release) : release_(release) {}
+  ~Owned() {
+    if (ptr_ != nullptr) release_(ptr_);
+  }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  T** out() { return &ptr_; }
+  T* get() const { return ptr_; }
+
+ private:
+  Release release_;
+  T* ptr_ = nullptr;
+};
+
+}  // namespace
+
+UseEmbedder::Session::~Session() {
+  if (rt_ == nullptr) return;
+  if (cpu_ != nullptr) rt_->api->ReleaseMemoryInfo(cpu_);
+  if (session_ != nullptr) rt_->api->ReleaseSession(session_);
+}
+
+Status UseEmbedder::Session::Check(OrtStatus* status, const std::string& what) const {
+  if (status == nullptr) return Status::Ok();
+  std::string message = rt_->api->GetErrorMessage(status);
+  rt_->api->ReleaseStatus(status);
+  return Status::Internal("model " + model_name_ + ": " + what + ": " + message);
+}
+
+Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(
+    const std::string& model_name, const std::string& path, int threads,
+    const std::string& output_name) {
+  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
+  const OrtApi* api = rt->api;
+  std::unique_ptr<Session> s(new Session);
+  s->rt_ = rt;
+  s->model_name_ = model_name;
+  Owned<OrtSessionOptions> options(api->ReleaseSessionOptions);
+  RETURN_IF_ERROR(s->Check(api->CreateSessionOptions(options.out()), "creating session options"));
+  if (threads > 0) {
+    RETURN_IF_ERROR(s->Check(api->SetIntraOpNumThreads(options.get(), threads), "setting threads"));
+  }
+  RETURN_IF_ERROR(s->Check(api->CreateSession(rt->env, path.c_str(), options.get(), &s->session_),
+                           "loading " + path));
+  RETURN_IF_ERROR(s->Check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &s->cpu_),
+                           "describing CPU memory"));
+  RETURN_IF_ERROR(s->Describe(output_name));
+  return s;
+}
+
+// Checks the inputs are exactly `indices` and `values`, both int32 or both
+// int64, and picks the float output.
+Status UseEmbedder::Session::Describe(const std::string& output_name) {
+  const OrtApi* api = rt_->api;
+  OrtAllocator* allocator = nullptr;
+  RETURN_IF_ERROR(Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
+  auto fail = [&](const std::string& why) { return Status::Internal("model " + model_name_ + ": " + why); };
+
+  for (bool input : {true, false}) {
+    size_t count = 0;
+    RETURN_IF_ERROR(Check(input ? api->SessionGetInputCount(session_, &count)
+                                : api->SessionGetOutputCount(session_, &count),
+                          "counting inputs and outputs"));
+    std::vector<std::pair<std::string, ONNXTensorElementDataType>> found;
+    for (size_t i = 0; i < count; ++i) {
+      char* raw = nullptr;
+      RETURN_IF_ERROR(Check(input ? api->SessionGetInputName(session_, i, allocator, &raw)
+                                  : api->SessionGetOutputName(session_, i, allocator, &raw),
+                            "reading names"));
+      std::string name = raw;
+      RETURN_IF_ERROR(Check(api->AllocatorFree(allocator, raw), "freeing a name"));
+      Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
+      RETURN_IF_ERROR(Check(input ? api->SessionGetInputTypeInfo(session_, i, type.out())
+                                  : api->SessionGetOutputTypeInfo(session_, i, type.out()),
+                            "reading the type of " + name));
+      ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+      ONNXType kind = ONNX_TYPE_UNKNOWN;
+      RETURN_IF_ERROR(Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
+      if (kind == ONNX_TYPE_TENSOR) {
+        const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
+        RETURN_IF_ERROR(Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
+        RETURN_IF_ERROR(Check(api->GetTensorElementType(tensor, &element), "reading a type"));
+      }
+      found.emplace_back(std::move(name), element);
+    }
+    if (input) {
+      auto type_of = [&](const std::string& name) {
+        for (const auto& [n, t] : found) {
+          if (n == name) return t;
+        }
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+      };
+      const auto indices = type_of("indices"), values = type_of("values");
+      const bool ints = (indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 ||
+                         indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) &&
+                        indices == values;
+      if (found.size() != 2 || !ints) {
+        return fail("model.onnx must take exactly `indices` [N, 2] and `values` [N], both int32 or "
+                    "both int64 (the sparse input of the TF.js USE-lite graph)");
+      }
+      plan_.int64_inputs = indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+    } else {
+      const std::string wanted = output_name.empty() ? "embeddings" : output_name;
+      for (const auto& [n, t] : found) {
+        if (n == wanted || (output_name.empty() && found.size() == 1)) {
+          if (t != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return fail("output " + n + " is not float32");
+          plan_.output = n;
+        }
+      }
+      if (plan_.output.empty()) return fail("model.onnx has no output " + wanted);
+    }
+  }
+  return Status::Ok();
+}
+
+Status UseEmbedder::Session::Run(const std::vector<int64_t>& indices,
+                                 const std::vector<int64_t>& values, std::vector<int64_t>* shape,
+                                 std::vector<float>* out) const {
+  const OrtApi* api = rt_->api;
+  const int64_t n = static_cast<int64_t>(values.size());
+  const int64_t indices_shape[2] = {n, 2};
+  const int64_t values_shape[1] = {n};
+  // The tensors borrow these buffers, which outlive the Run below.
+  std::vector<int32_t> indices32, values32;
+  void* indices_data = const_cast<int64_t*>(indices.data());
+  void* values_data = const_cast<int64_t*>(values.data());
+  size_t element = sizeof(int64_t);
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+  if (!plan_.int64_inputs) {
+    indices32.assign(indices.begin(), indices.end());
+    values32.assign(values.begin(), values.end());
+    indices_data = indices32.data();
+    values_data = values32.data();
+    element = sizeof(int32_t);
+    type = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+  }
+  Owned<OrtValue> indices_value(api->ReleaseValue), values_value(api->ReleaseValue);
+  RETURN_IF_ERROR(Check(api->CreateTensorWithDataAsOrtValue(cpu_, indices_data,
+                                                            static_cast<size_t>(2 * n) * element,
+                                                            indices_shape, 2, type, indices_value.out()),
+                        "creating input indices"));
+  RETURN_IF_ERROR(Check(api->CreateTensorWithDataAsOrtValue(cpu_, values_data,
+                                                            static_cast<size_t>(n) * element,
+                                                            values_shape, 1, type, values_value.out()),
+                        "creating input values"));
+  const char* input_names[2] = {"indices", "values"};
+  const OrtValue* inputs[2] = {indices_value.get(), values_value.get()};
+  const char* output_name = plan_.output.c_str();
+  Owned<OrtValue> result(api->ReleaseValue);
+  RETURN_IF_ERROR(
+      Check(api->Run(session_, nullptr, input_names, inputs, 2, &output_name, 1, result.out()), "running"));
+
+  Owned<OrtTensorTypeAndShapeInfo> info(api->ReleaseTensorTypeAndShapeInfo);
+  RETURN_IF_ERROR(Check(api->GetTensorTypeAndShape(result.get(), info.out()), "reading the output"));
+  size_t rank = 0;
+  RETURN_IF_ERROR(Check(api->GetDimensionsCount(info.get(), &rank), "reading the output"));
+  shape->assign(rank, 0);
+  RETURN_IF_ERROR(Check(api->GetDimensions(info.get(), shape->data(), rank), "reading the output"));
+  size_t count = 1;
+  for (int64_t d : *shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  void* data = nullptr;
+  RETURN_IF_ERROR(Check(api->GetTensorMutableData(result.get(), &data), "reading the output"));
+  out->resize(count);
+  if (count > 0) std::memcpy(out->data(), data, count * sizeof(float));
+  return Status::Ok();
+}
+
+#endif  // STRATA_HAVE_ORT_API
+
+UseEmbedder::UseEmbedder(SentencePieceTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {}
+UseEmbedder::~UseEmbedder() = default;
+
+UseEmbedder::Pieces UseEmbedder::Tokenize(std::string_view text) const {
+  Pieces p;
+  p.ids = tokenizer_.Encode(text);
+  p.total = p.ids.size();
+  if (p.ids.size() > static_cast<size_t>(max_pieces_)) p.ids.resize(static_cast<size_t>(max_pieces_));
+  return p;
+}
+
+Result<std::vector<std::vector<float>>> UseEmbedder::Run(const std::vector<const Pieces*>& batch) const {
+  // Sentence k of the batch is row k of the output; positions start at 0 in
+  // each sentence, as the reference builds them.
+  std::vector<int64_t> indices, values;
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const std::vector<int32_t>& ids = batch[k]->ids;
+    for (size_t j = 0; j < ids.size(); ++j) {
+      indices.push_back(static_cast<int64_t>(k));
+      indices.push_back(static_cast<int64_t>(j));
+      values.push_back(ids[j]);
+    }
+  }
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+  RETURN_IF_ERROR(session_->Run(indices, values, &shape, &data));
+  // The graph sizes its batch from the largest sentence index: every row
+  // holds a piece here, so it is the batch's size.
+  const std::vector<int64_t> want = {static_cast<int64_t>(batch.size()), dimensions_};
+  if (shape != want) {
+    std::string got;
+    for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+    return Status::Internal("model " + model_name_ + ": output has shape [" + got + "], expected [" +
+                            std::to_string(batch.size()) + ", " + std::to_string(dimensions_) + "]");
+  }
+  std::vector<std::vector<float>> out(batch.size());
+  const size_t dims = static_cast<size_t>(dimensions_);
+  for (size_t k = 0; k < batch.size(); ++k) {
+    out[k].assign(data.begin() + static_cast<ptrdiff_t>(k * dims),
+                  data.begin() + static_cast<ptrdiff_t>((k + 1) * dims));
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<float>>> UseEmbedder::Embed(const std::vector<std::string>& texts,
+                                                           EmbedRole /*role*/) {
+  std::vector<Pieces> pieces(texts.size());
+  std::vector<size_t> order;  // the texts that have pieces, shortest first
+  for (size_t i = 0; i < texts.size(); ++i) {
+    pieces[i] = Tokenize(texts[i]);
+    if (!pieces[i].ids.empty()) order.push_back(i);
+  }
+  // Similar lengths together waste little on padding when a call is split
+  // into several runs; results go back to the callers' order.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return pieces[a].ids.size() < pieces[b].ids.size(); });
+  std::vector<std::vector<float>> out(texts.size());
+  const size_t batch = static_cast<size_t>(batch_size_);
+  for (size_t start = 0; start < order.size(); start += batch) {
+    const size_t end = std::min(order.size(), start + batch);
+    std::vector<const Pieces*> rows;
+    for (size_t r = start; r < end; ++r) rows.push_back(&pieces[order[r]]);
+    ASSIGN_OR_RETURN(auto vectors, Run(rows));
+    for (size_t r = start; r < end; ++r) out[order[r]] = std::move(vectors[r - start]);
+  }
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (pieces[i].ids.empty()) out[i] = empty_vector_;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<UseEmbedder>> UseEmbedder::Load(const std::string& model_name,
+                                                       const std::string& folder, const Json& config) {
+  ConfigFields f(model_name, config);
+  const std::string backend = f.String("backend", kTfjsOnnxBackend);
+  if (backend != kTfjsOnnxBackend) f.Error("backend", std::string("must be \"") + kTfjsOnnxBackend + "\"");
+  const std::string task = f.String("task", kSentenceEmbeddingTask);
+  if (task != kSentenceEmbeddingTask) {
+    f.Error("task", std::string("must be \"") + kSentenceEmbeddingTask + "\" for USE-lite");
+  }
+  const std::string model_file = f.String("model", "model.onnx");
+  const std::string vocab_file = f.String("vocab", "vocab.json");
+  const int dimensions = f.Int("dimensions", kDimensions, 1, 1 << 16);
+  const int max_pieces = f.Int("max_pieces", kMaxPieces, 1, kMaxPieces);
+  const int batch_size = f.Int("batch_size", 256, 1, 4096);
+  const int threads = f.Int("threads", 0, 0, 1024);
+  const std::string output_name = f.String("output_name", "");
+  RETURN_IF_ERROR(f.Finish());
+
+  const fs::path model = fs::path(folder) / model_file, vocab = fs::path(folder) / vocab_file;
+  std::error_code ec;
+  for (const fs::path& p : {model, vocab}) {
+    if (!fs::is_regular_file(p, ec)) {
+      return Status::Unavailable("model " + model_name + ": " + p.string() +
+                                 " is missing (run scripts/fetch_tfjs.sh)");
+    }
+  }
+  Result<SentencePieceTokenizer> tokenizer = SentencePieceTokenizer::FromVocabJson(vocab.string());
+  if (!tokenizer.ok()) {
+    return Status(tokenizer.status().code(), "model " + model_name + ": " + tokenizer.status().message());
+  }
+  std::unique_ptr<UseEmbedder> e(new UseEmbedder(std::move(tokenizer).value()));
+  e->model_name_ = model_name;
+  e->dimensions_ = dimensions;
+  e->max_pieces_ = max_pieces;
+  e->batch_size_ = batch_size;
+  ASSIGN_OR_RETURN(e->session_, Session::Open(model_name, model.string(), threads, output_name));
+
+  // The vector of the empty text. The graph cannot run a batch without any
+  // piece (it sizes the batch from the pieces' sentence indices), but a
+  // sentence without pieces before one with a piece is all padding, and its
+  // row is what TF.js gives for "" (checked by the parity test). This first
+  // run also checks the output's shape.
+  {
+    const std::vector<int32_t> a = e->tokenizer_.Encode("a");
+    const std::vector<int64_t> indices = {1, 0};  // sentence 1, position 0
+    const std::vector<int64_t> values = {a.empty() ? SentencePieceTokenizer::kUnknownId : a[0]};
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+    RETURN_IF_ERROR(e->session_->Run(indices, values, &shape, &data));
+    if (shape != std::vector<int64_t>{2, dimensions}) {
+      std::string got;
+      for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      return Status::Internal("model " + model_name + ": output has shape [" + got + "] for 2 sentences; expected [2, " +
+                              std::to_string(dimensions) + "] (config.json: dimensions)");
+    }
+    e->empty_vector_.assign(data.begin(), data.begin() + dimensions);
+  }
+
+  // Everything that shapes the vectors, and the files' identity (size and
+  // modification time: a replaced model or vocabulary changes it).
+  Json identity = {{"max_pieces", max_pieces},
+                   {"dimensions", dimensions},
+                   {"output", output_name},
+                   {"model", FileStamp(model.string())},
+                   {"vocab", FileStamp(vocab.string())}};
+  e->fingerprint_ = e->name_ + "/tfjs-onnx/" + Sha256Hex(identity.dump()).substr(0, 16);
+  return e;
+}
+
+const UseEmbedder* AsUseEmbedder(const Embedder& embedder) {
+  if (const auto* use = dynamic_cast<const UseEmbedder*>(&embedder)) return use;
+  if (const auto* caching = dynamic_cast<const CachingEmbedder*>(&embedder)) {
+    return caching->inner() ? dynamic_cast<const UseEmbedder*>(caching->inner().get()) : nullptr;
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<Embedder>> MakeUseEmbedder(const std::string& model_name,
+                                                  const std::string& folder, const Json& config) {
+  ASSIGN_OR_RETURN(std::unique_ptr<UseEmbedder> e, UseEmbedder::Load(model_name, folder, config));
+  return std::unique_ptr<Embedder>(std::move(e));
+}
+
+}  // namespace strata::extract
