@@ -11,7 +11,7 @@ PACKAGES=(
   python3 python3-requests python3-jsonschema curl
   libfasttext-dev python3-onnx python3-numpy libjemalloc-dev
   libhnswlib-dev dataset-fashion-mnist
-  # ICU: NFKC for USE-lite's SentencePiece tokenizer (header at build time, library dlopen'd)
+  # ICU: NFKC normalisation for USE-lite's SentencePiece tokenizer
   libicu-dev
   # Media: decoders, image processing, OCR, PDF, speech (the multimodal extractors)
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
