@@ -6,6 +6,7 @@
 #include "core/generation_cache.h"
 #include "core/ids.h"
 #include "core/time_util.h"
+#include "extract/models/model_registry.h"
 
 namespace strata::catalog {
 
@@ -80,6 +81,12 @@ Json ValidateExtractors(const Json& v, ValidationErrors& errs) {
     Json entry = {{"feature_extractor_name", name}, {"version", version},
                   {"feature_extractor_id", name + "_" + version},
                   {"params", e.contains("params") && e["params"].is_object() ? e["params"] : Json::object()}};
+    // The text model fixes the namespace's vector dimensions: the one in force
+    // at registration is written down, so a later change of the default never
+    // changes what this namespace's collections embed with.
+    if (name == "text_extractor" && !entry["params"].contains("embedding_model")) {
+      entry["params"]["embedding_model"] = extract::kDefaultTextModel;
+    }
     if (std::any_of(out.begin(), out.end(), [&](const Json& x) { return x == entry; })) {
       errs.Add(loc, "listed twice", "value_error");
     }

@@ -38,8 +38,11 @@ Json ParameterSchema() {
                         {"description", "Units (characters, words, sentences, paragraphs) per chunk."}}},
         {"chunk_overlap", {{"type", "integer"}, {"minimum", 0}, {"maximum", 5000}, {"default", 0},
                            {"description", "Units shared by consecutive chunks; less than chunk_size."}}},
-        {"embedding_model", str("glove-100d", "Dense text model: 'glove-100d' (built in) or the name of a model "
-                                              "folder (ONNX or HTTP provider) in the models directory.")},
+        {"embedding_model", str(kDefaultTextModel,
+                                "Dense text model: 'use-lite' (Universal Sentence Encoder lite, 512-d, the "
+                                "default), 'glove-100d' (GloVe word vectors, 100-d: lighter and much faster, "
+                                "weaker on paraphrases), or the name of a model folder (ONNX or HTTP "
+                                "provider) in the models directory.")},
         {"detect_language", {{"type", "boolean"}, {"default", true},
                              {"description", "Identify each chunk's language (fastText lid.176)."}}},
         {"response_shape", {{"type", {"null"}}, {"default", nullptr},
@@ -130,6 +133,7 @@ class TextRun : public ExtractorRun {
         d.fields["start_time"] = seg.start;
         d.fields["end_time"] = seg.end;
       }
+      if (embedder_->Truncates(pending_[i].second)) d.fields["embedding_truncated"] = true;
       d.position = {{"chunk_index", pending_[i].first}};
       d.vectors.emplace_back(vector_name_, std::move(vectors[i]));
       d.searchable_text = std::move(pending_[i].second);
@@ -155,8 +159,8 @@ class TextExtractor : public Extractor {
     info_.name = "text_extractor";
     info_.version = "v1";
     info_.description =
-        "Splits text into chunks and embeds each (GloVe 100-d with SIF weighting by default, or a model you "
-        "bring); each chunk is also indexed for full-text (BM25) search and tagged with its language.";
+        "Splits text into chunks and embeds each (Universal Sentence Encoder lite, 512-d, by default; GloVe "
+        "100-d or a model you bring by choice); each chunk is also indexed for full-text (BM25) search and tagged with its language.";
     info_.input_types = {"text", "string"};
     info_.input_schema = {{"text", {{"type", "text"}, {"required", true}, {"description", "The text to split and embed."}}}};
     info_.parameter_schema = ParameterSchema();
@@ -173,6 +177,9 @@ class TextExtractor : public Extractor {
     if (params.value("detect_language", true)) {
       out["language"] = {{"type", "string"}, {"description", "ISO 639 code of the chunk's language (fastText lid.176)."}};
     }
+    out["embedding_truncated"] = {{"type", "boolean"},
+                                  {"description", "Present (true) when the chunk has more tokens than the embedding "
+                                                  "model reads: its embedding covers the chunk's start only."}};
     if (params.value("split_by", "none") == "time_segments") {
       out["start_time"] = {{"type", "number"}, {"description", "Start of the segment, in seconds."}};
       out["end_time"] = {{"type", "number"}, {"description", "End of the segment, in seconds."}};

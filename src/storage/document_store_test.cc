@@ -183,6 +183,39 @@ TEST_F(DocumentStoreTest, SharedFullTextTableIsSplitByCollectionOnUpgrade) {
   EXPECT_EQ(hits[0].doc_id, "doc_1");
 }
 
+// Namespaces that registered text_extractor before its default model became
+// USE-lite keep GloVe: their collections' vectors were made with it.
+TEST_F(DocumentStoreTest, UpgradedNamespacesKeepTheTextModelTheyHad) {
+  const Json before = {{"feature_extractors",
+                        {{{"feature_extractor_name", "text_extractor"}, {"version", "v1"}, {"params", Json::object()}},
+                         {{"feature_extractor_name", "image_extractor"}, {"version", "v1"}}}}};
+  const Json chosen = {{"feature_extractors",
+                        {{{"feature_extractor_name", "text_extractor"}, {"params", {{"embedding_model", "e5"}}}}}}};
+  ASSERT_TRUE(store_->Write([&](Writer& w) -> Status {
+    RETURN_IF_ERROR(w.Insert(Kind::kNamespace, Scope{a_.org, ""}, Record{"ns_old", "", "old", {}, {}, before}));
+    return w.Insert(Kind::kNamespace, Scope{a_.org, ""}, Record{"ns_e5", "", "e5", {}, {}, chosen});
+  }).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "t.db").string().c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 6;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  auto params = [&](const std::string& id) {
+    Json out;
+    EXPECT_TRUE(store_->Read([&](Reader& r) -> Status {
+      ASSIGN_OR_RETURN(Record rec, r.Get(Kind::kNamespace, Scope{a_.org, ""}, id));
+      out = rec.doc["feature_extractors"];
+      return Status::Ok();
+    }).ok());
+    return out;
+  };
+  const Json old = params("ns_old");
+  EXPECT_EQ(old[0]["params"], Json({{"embedding_model", "glove-100d"}}));
+  EXPECT_FALSE(old[1].contains("params"));  // other extractors are left as they were
+  EXPECT_EQ(params("ns_e5")[0]["params"], Json({{"embedding_model", "e5"}}));
+}
+
 TEST_F(DocumentStoreTest, DeletingDocumentsDeletesTheirFeatures) {
   ASSERT_TRUE(Put(a_, Doc("doc_1", "col_1", "obj_1", "obj_1", "alpha"), {{{"v", {1}}}, "alpha"}).ok());
   ASSERT_TRUE(Put(a_, Doc("doc_2", "col_1", "obj_2", "obj_2", "alpha beta"), {{{"v", {2}}}, "alpha beta"}).ok());

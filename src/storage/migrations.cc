@@ -1,5 +1,7 @@
 #include "storage/migrations.h"
 
+#include "core/json_util.h"
+
 #include <string>
 #include <vector>
 
@@ -148,6 +150,11 @@ const std::vector<std::string>& Migrations() {
       // 5: a full-text table per collection (FullTextTable); the rows of the
       // shared doc_text table are moved by SplitFullText, then it goes.
       "",
+
+      // 6: text_extractor's default model became USE-lite; namespaces that
+      // registered it without naming a model keep GloVe, the model their
+      // collections' vectors were made with (PinGloveModel).
+      "",
   };
   return kMigrations;
 }
@@ -167,6 +174,33 @@ Status SplitFullText(Database& db) {
     RETURN_IF_ERROR(s.Bind(1, c).Run());
   }
   return db.Exec("DROP TABLE doc_text");
+}
+
+// Migration 6's data step. Registrations are JSON inside the namespace doc,
+// so they are rewritten here rather than in SQL.
+Status PinGloveModel(Database& db) {
+  std::vector<std::pair<int64_t, std::string>> rows;
+  {
+    ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT seq, doc FROM namespaces"));
+    while (s.Step()) rows.emplace_back(s.ColumnInt(0), s.ColumnText(1));
+    RETURN_IF_ERROR(s.status());
+  }
+  for (const auto& [seq, text] : rows) {
+    Json doc = Json::parse(text, nullptr, false);
+    if (!doc.is_object() || !doc.contains("feature_extractors") || !doc["feature_extractors"].is_array()) continue;
+    bool changed = false;
+    for (auto& e : doc["feature_extractors"]) {
+      if (!e.is_object() || e.value("feature_extractor_name", "") != "text_extractor") continue;
+      if (!e.contains("params") || !e["params"].is_object()) e["params"] = Json::object();
+      if (e["params"].contains("embedding_model")) continue;
+      e["params"]["embedding_model"] = "glove-100d";
+      changed = true;
+    }
+    if (!changed) continue;
+    ASSIGN_OR_RETURN(auto u, db.Prepare("UPDATE namespaces SET doc = ? WHERE seq = ?"));
+    RETURN_IF_ERROR(u.Bind(1, doc.dump()).Bind(2, seq).Run());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -214,6 +248,7 @@ Status Migrate(Database& db) {
     RETURN_IF_ERROR(txn.begin_status());
     RETURN_IF_ERROR(db.Exec(Migrations()[v - 1]));
     if (v == 5) RETURN_IF_ERROR(SplitFullText(db));
+    if (v == 6) RETURN_IF_ERROR(PinGloveModel(db));
     ASSIGN_OR_RETURN(auto stmt, db.Prepare(
         "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))"));
     RETURN_IF_ERROR(stmt.Bind(1, v).Run());

@@ -140,8 +140,11 @@ class Client:
 def namespace_client(base, name, conformance=None):
     """Creates namespace `name` with the admin key; returns a client bound to it."""
     c = Client(base, conformance=conformance)
+    # GloVe (100-d) keeps these tests fast; the default model, USE-lite, has
+    # tests of its own (test_semantic_search.py).
     r = c.post("/v1/namespaces", {"namespace_name": name,
-               "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1"}]})
+               "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v1",
+                                       "params": {"embedding_model": "glove-100d"}}]})
     assert r.status_code == 200, r.text
     c.namespace = name
     return c

@@ -189,7 +189,7 @@ class ConformanceTest(ApiTestCase):
         # retrievers, executions, evaluations
         rt, ret = "/v1/retrievers", "/v1/retrievers/{retriever_id}"
         stages = [{"stage_name": "find", "config": {"stage_id": "feature_search", "parameters": {"searches": [
-            {"feature_uri": "mixpeek://text_extractor@v1/glove_100d", "query": "{{INPUT.query}}"},
+            {"feature_uri": "mixpeek://text_extractor@v1/use_lite", "query": "{{INPUT.query}}"},
             {"feature_uri": "mixpeek://text_extractor@v1/bm25", "query": "{{INPUT.query}}"}]}}}]
         hit(c, "GET", rt + "/stages", rt + "/stages")
         hit(c, "POST", rt, rt, {"retriever_name": "tour_r", "collection_identifiers": ["tour_text"],

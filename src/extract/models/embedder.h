@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_util.h"
@@ -29,6 +30,9 @@ class Embedder {
   // Everything that changes the vectors besides the input text (pooling,
   // normalisation, prefixes, max tokens, the remote model): part of cache keys.
   virtual std::string fingerprint() const { return name(); }
+  // Whether the model reads only the start of `text` (more tokens than its
+  // limit): the text extractor says so in the chunk's document.
+  virtual bool Truncates(std::string_view text) const { return false; }
   // One vector of dimensions() floats per text, in order. Thread-safe.
   virtual Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts,
                                                         EmbedRole role) = 0;

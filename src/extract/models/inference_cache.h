@@ -81,6 +81,7 @@ class CachingEmbedder : public Embedder {
   int dimensions() const override { return inner_->dimensions(); }
   std::string distance() const override { return inner_->distance(); }
   std::string fingerprint() const override { return inner_->fingerprint(); }
+  bool Truncates(std::string_view text) const override { return inner_->Truncates(text); }
   Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts,
                                                 EmbedRole role) override;
 

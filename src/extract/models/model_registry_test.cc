@@ -22,7 +22,7 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 TEST(ModelRegistryTest, DefaultModelIsSharedAndCached) {
   ModelRegistry registry(ModelsDir());
-  auto first = registry.Get(kDefaultTextModel);
+  auto first = registry.Get(kGloveModel);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   auto second = registry.Get("glove-100d");
   ASSERT_TRUE(second.ok());
@@ -55,7 +55,7 @@ TEST(ModelRegistryTest, UnknownModelListsAvailable) {
 TEST(ModelRegistryTest, MissingFilesSayHowToFetchThem) {
   ScratchDir empty;
   ModelRegistry registry(empty.str());
-  auto glove = registry.Get(kDefaultTextModel);
+  auto glove = registry.Get(kGloveModel);
   ASSERT_FALSE(glove.ok());
   EXPECT_EQ(glove.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(glove.status().message(), "scripts/fetch_models.sh")) << glove.status().message();
@@ -127,16 +127,22 @@ TEST(ModelRegistryTest, FolderModelsGoToTheirBackend) {
   EXPECT_EQ(list[1]["dimensions"], 8);
 }
 
-TEST(ModelRegistryTest, ListDescribesTheDefaultModel) {
+TEST(ModelRegistryTest, ListDescribesTheBuiltInAndDefaultModels) {
   ModelRegistry registry(ModelsDir());
   auto before = registry.List();
   auto it = std::find_if(before.begin(), before.end(), [](const Json& m) { return m["name"] == "glove-100d"; });
   ASSERT_NE(it, before.end());
   EXPECT_EQ((*it)["backend"], "glove");
   EXPECT_EQ((*it)["dimensions"], 100);
-  EXPECT_EQ((*it)["default"], true);
+  EXPECT_EQ((*it)["default"], false);
   EXPECT_EQ((*it)["loaded"], false);
-  ASSERT_TRUE(registry.Get(kDefaultTextModel).ok());
+  // The default text model is USE-lite, when scripts/fetch_tfjs.sh has made it.
+  auto use = std::find_if(before.begin(), before.end(), [](const Json& m) { return m["name"] == kDefaultTextModel; });
+  if (use != before.end()) {
+    EXPECT_EQ((*use)["default"], true);
+    EXPECT_EQ((*use)["dimensions"], 512);
+  }
+  ASSERT_TRUE(registry.Get(kGloveModel).ok());
   for (const Json& m : registry.List()) {
     if (m["name"] == "glove-100d") {
       EXPECT_EQ(m["loaded"], true);
@@ -159,7 +165,7 @@ TEST(ModelRegistryTest, LanguageIdLoadsOnce) {
 //     --gtest_filter='*DISABLED_CachedThroughput*'
 TEST(ModelRegistryTest, DISABLED_CachedThroughput) {
   ModelRegistry registry(ModelsDir(), size_t{256} << 20);
-  auto model = registry.Get(kDefaultTextModel);
+  auto model = registry.Get(kGloveModel);
   ASSERT_TRUE(model.ok());
   std::vector<std::vector<std::string>> batches(1000);
   for (size_t b = 0; b < batches.size(); ++b) {

@@ -55,6 +55,7 @@ class UseEmbedder final : public Embedder {
   const std::string& name() const override { return name_; }
   int dimensions() const override { return dimensions_; }
   std::string fingerprint() const override { return fingerprint_; }
+  bool Truncates(std::string_view text) const override { return Tokenize(text).truncated(); }
   // USE-lite is symmetric: `role` is ignored. The empty text (no pieces) gets
   // the vector TF.js gives "" (the model's output for a sentence with no
   // piece). Thread-safe.
