@@ -1,0 +1,67 @@
+// Helpers for tests that make their image fixtures at test time: a temporary
+// folder, file I/O, and python3 with PIL (Debian's python3-pil) for what
+// OpenCV cannot write (animated GIF, CMYK JPEG, rendered text).
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace strata::media::image_testing {
+
+// A fresh folder under the system's temporary directory, removed on scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "strata-media-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+inline void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A python3 that can import PIL ("" when none): the one on PATH, else
+// Debian's own (a PATH python from pyenv or a venv may lack python3-pil).
+inline std::string PythonWithPil() {
+  static const std::string found = [] {
+    for (const char* py : {"python3", "/usr/bin/python3"}) {
+      std::string cmd = std::string(py) + " -c 'import PIL.Image, PIL.ImageDraw, PIL.ImageFont' >/dev/null 2>&1";
+      if (std::system(cmd.c_str()) == 0) return std::string(py);
+    }
+    return std::string();
+  }();
+  return found;
+}
+
+// Runs `script` with PythonWithPil(), argv[1] = `dir`. True on exit status 0.
+inline bool RunPython(const std::string& script, const std::string& dir) {
+  std::string py = PythonWithPil();
+  if (py.empty()) return false;
+  std::string file = dir + "/fixture.py";
+  WriteFile(file, script);
+  return std::system((py + " " + file + " " + dir).c_str()) == 0;
+}
+
+}  // namespace strata::media::image_testing
