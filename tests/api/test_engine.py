@@ -97,7 +97,9 @@ class EngineTest(ApiTestCase):
         features = self.c.get("/v1/collections/chunks/features").json()["features"]
         self.assertEqual(features[0]["feature_address"], "mixpeek://text_extractor@v1/glove_100d")
         names = [e["feature_extractor_id"] for e in self.c.get("/v1/collections/features/extractors").json()]
-        self.assertEqual(names, ["text_extractor_v1", "passthrough_extractor_v1"])
+        self.assertEqual(names, ["text_extractor_v1", "passthrough_extractor_v1", "image_extractor_v1",
+                                 "multimodal_extractor_v1", "document_graph_extractor_v1",
+                                 "face_identity_extractor_v1"])
 
     def test_bad_collection_definitions_name_the_field(self):
         src = {"type": "bucket", "bucket_ids": ["texts"]}

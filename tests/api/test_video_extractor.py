@@ -1,0 +1,179 @@
+"""multimodal_extractor@v1 through the API: a video with hard cuts at known
+times (ffmpeg lavfi shots) and a sentence spoken in its second scene
+(espeak-ng) goes into a bucket; a collection splitting by scene writes one
+document per scene with its times, frames and a keyframe thumbnail in
+document_blobs; a search for a spoken word ranks that scene first; a file
+that is not a video fails alone."""
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import requests
+
+from harness import ApiTestCase, Client
+from test_engine import submit, wait_task
+
+CUTS = [0.0, 3.0, 5.5, 8.0]  # scene starts; the video lasts 11 s
+SHOTS = [("testsrc2", 3), ("smptebars", 2.5), ("color=c=red", 2.5), ("mandelbrot", 3)]
+BM25 = "mixpeek://multimodal_extractor@v1/bm25"
+
+
+def run(args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def speak(text, wav):
+    # The US voice with the Klatt synthesiser: PocketSphinx hears it best.
+    run(["espeak-ng", "-v", "en-us+klatt", "-w", wav, text])
+
+
+def make_video(folder):
+    """The scene video with "the president spoke about the economy" in scene 2
+    (from 3.2 s) and "the weather is lovely today" in scene 4 (from 8.4 s)."""
+    s2, s4, track = (os.path.join(folder, n) for n in ("s2.wav", "s4.wav", "track.wav"))
+    speak("the president spoke about the economy", s2)
+    speak("the weather is lovely today", s4)
+    run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-i", s2, "-i", s4, "-filter_complex",
+         "[0:a]adelay=3200[x];[1:a]adelay=8400[y];[x][y]amix=inputs=2:normalize=0,apad", "-t", "11",
+         "-ar", "16000", "-ac", "1", track])
+    args = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error"]
+    filt, labels = "", ""
+    for i, (src, secs) in enumerate(SHOTS):
+        sep = ":" if "=" in src else "="
+        args += ["-f", "lavfi", "-t", str(secs), "-i", f"{src}{sep}s=640x360:r=25"]
+        filt += f"[{i}:v]format=yuv420p,setsar=1[v{i}];"
+        labels += f"[v{i}]"
+    args += ["-i", track]
+    filt += f"{labels}concat=n={len(SHOTS)}:v=1:a=0[v]"
+    out = os.path.join(folder, "talk.mp4")
+    run(args + ["-filter_complex", filt, "-map", "[v]", "-map", f"{len(SHOTS)}:a", "-c:v", "libx264",
+                "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out])
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def have_tools():
+    if not shutil.which("ffmpeg") or not shutil.which("espeak-ng"):
+        return False
+    enc = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    return " libx264 " in enc
+
+
+@unittest.skipUnless(have_tools(), "ffmpeg with libx264 and espeak-ng make the fixture; one is missing")
+class VideoExtractorTest(ApiTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        folder = tempfile.mkdtemp(prefix="strata-video-")
+        try:
+            video = make_video(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        c = cls.c = Client(cls.server.base, conformance=cls.conformance)
+        r = c.post("/v1/namespaces", {"namespace_name": "videos", "feature_extractors": [
+            {"feature_extractor_name": "multimodal_extractor", "version": "v1"}]})
+        assert r.status_code == 200, r.text
+        c.namespace = "videos"
+        r = c.post("/v1/buckets", {"bucket_name": "clips", "bucket_schema": {"properties": {
+            "video": {"type": "video"}, "title": {"type": "string"}}}})
+        assert r.status_code == 200, r.text
+        r = c.post("/v1/collections", {
+            "collection_name": "scenes", "source": {"type": "bucket", "bucket_ids": ["clips"]},
+            "feature_extractor": {"feature_extractor_name": "multimodal_extractor", "version": "v1",
+                                  "input_mappings": {"video": "video"}, "field_passthrough": ["title"],
+                                  "parameters": {"split_method": "scene"}}})
+        assert r.status_code == 200, r.text
+        cls.collection = r.json()
+        # The transcript's dense feature is named by the server's default text model.
+        cls.dense = next(v["feature_uri"] for v in cls.collection["vector_indexes"]
+                         if v["name"] == "multimodal_extractor_v1_transcription")
+        ids = []
+        cls.refused = {}
+        # The talk, its first half (the mp4 index is written last: unreadable),
+        # and a text file that says it is an mp4.
+        for title, data in [("talk", video), ("half", video[:len(video) // 2]),
+                            ("liar", b"Meeting notes, not a video at all.\n" * 20)]:
+            r = c.post("/v1/buckets/clips/objects", {"title": title, "blobs": [
+                {"property": "video", "type": "video",
+                 "data": {"base64": base64.b64encode(data).decode(), "mime_type": "video/mp4",
+                          "filename": title + ".mp4"}}]})
+            if r.status_code == 200:
+                ids.append(r.json()["object_id"])
+            else:
+                cls.refused[title] = r
+        cls.object_ids = ids
+        _, task = submit(c, "clips", ids)
+        cls.task = wait_task(c, task, timeout=600)
+
+    def scenes(self):
+        r = self.c.post("/v1/collections/scenes/documents/list",
+                        {"sort": {"field": "start_time", "direction": "asc"}},
+                        params={"limit": 100})
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()["results"]
+
+    def test_collection_declares_the_outputs(self):
+        props = self.collection["output_schema"]["properties"]
+        for f in ("start_time", "end_time", "start_frame", "end_frame", "fps", "duration", "segment_index",
+                  "transcription", "ocr_text", "width", "height", "title"):
+            self.assertIn(f, props)
+        uris = {v["feature_uri"] for v in self.collection["vector_indexes"]}
+        self.assertIn(BM25, uris)
+        self.assertIn(self.dense, uris)
+        self.assertIn("mixpeek://multimodal_extractor@v1/visual_features", uris)
+
+    def test_one_document_per_scene_with_times_and_thumbnails(self):
+        self.assertIn(self.task["status"], ("COMPLETED", "COMPLETED_WITH_ERRORS"), self.task)
+        docs = self.scenes()
+        self.assertEqual(len(docs), 4, [d.get("start_time") for d in docs])
+        for i, d in enumerate(docs):
+            self.assertAlmostEqual(d["start_time"], CUTS[i], delta=0.2)
+            end = CUTS[i + 1] if i + 1 < len(CUTS) else 11.0
+            self.assertAlmostEqual(d["end_time"], end, delta=0.2)
+            self.assertEqual(d["fps"], 25)
+            self.assertEqual((d["width"], d["height"]), (640, 360))
+            self.assertEqual(d["title"], "talk")
+            self.assertEqual(d["segment_index"], i)
+            self.assertAlmostEqual(d["start_frame"] / 25.0, d["start_time"], delta=0.01)
+            thumbs = [b for b in d["document_blobs"] if b["field"] == "thumbnail"]
+            self.assertEqual(len(thumbs), 1, d["document_blobs"])
+            self.assertEqual(thumbs[0]["role"], "thumbnail")
+            self.assertEqual(thumbs[0]["content_type"], "image/jpeg")
+            one = self.c.get(f"/v1/collections/scenes/documents/{d['document_id']}",
+                             params={"return_presigned_urls": "true"}).json()
+            url = next(b["presigned_url"] for b in one["document_blobs"] if b["field"] == "thumbnail")
+            body = requests.get(url, timeout=30)
+            self.assertEqual(body.status_code, 200)
+            self.assertEqual(body.content[:3], b"\xff\xd8\xff")  # a JPEG
+        self.assertIn("economy", docs[1]["transcription"])
+        self.assertEqual(docs[0]["transcription"], "")
+
+    def test_search_by_a_spoken_word_ranks_its_scene_first(self):
+        for uri in (BM25, self.dense):
+            r = self.c.post("/v1/retrievers/execute", {
+                "collection_identifiers": ["scenes"],
+                "input_schema": {"query": {"type": "string", "required": True}},
+                "inputs": {"query": "economy"},
+                "stages": [{"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+                    "searches": [{"feature_uri": uri, "query": "{{INPUT.query}}", "top_k": 10}],
+                    "final_top_k": 10}}}]})
+            self.assertEqual(r.status_code, 200, r.text)
+            found = r.json()["documents"]
+            self.assertTrue(found, uri)
+            self.assertEqual(found[0]["segment_index"], 1, (uri, [d.get("segment_index") for d in found]))
+
+    def test_broken_files_fail_alone(self):
+        self.assertNotIn("talk", self.refused)
+        self.assertNotIn("half", self.refused)
+        # The text file is refused at ingestion (its bytes are not a video),
+        # or, if taken, fails as an item of its own.
+        if "liar" in self.refused:
+            self.assertIn(self.refused["liar"].status_code, (400, 415, 422), self.refused["liar"].text)
+        self.assertEqual(self.task["status"], "COMPLETED_WITH_ERRORS", self.task)
+        self.assertEqual(len(self.scenes()), 4)
+
+if __name__ == "__main__":
+    unittest.main()
