@@ -3,7 +3,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "extract/document_graph_extractor.h"
+#include "extract/face_identity_extractor.h"
 #include "extract/feature_uri.h"
+#include "extract/image_extractor.h"
+#include "extract/multimodal_extractor.h"
 #include "extract/parameters.h"
 #include "extract/passthrough_extractor.h"
 #include "extract/text_extractor.h"
@@ -46,7 +50,10 @@ ExtractorRegistry::ExtractorRegistry(ModelRegistry& models, const media::MediaLi
     : models_(&models), limits_(limits) {
   extractors_.push_back(MakeTextExtractor(models));
   extractors_.push_back(MakePassthroughExtractor());
-  // Media extractors register here: extractors_.push_back(MakeXExtractor(models, limits));
+  extractors_.push_back(MakeImageExtractor(models, limits));
+  extractors_.push_back(MakeMultimodalExtractor(models, limits));
+  extractors_.push_back(MakeDocumentGraphExtractor(models, limits));
+  extractors_.push_back(MakeFaceIdentityExtractor(models, limits));
 }
 
 const Extractor* ExtractorRegistry::Find(const std::string& name, const std::string& version) const {

@@ -225,7 +225,7 @@ TEST_F(UseRegistryTest, LoadsUseLiteOnceBehindTheCache) {
       EXPECT_EQ(m["task"], "embedding");
       EXPECT_EQ(m["dimensions"], 512);
       EXPECT_EQ(m["loaded"], true);
-      EXPECT_EQ(m["default"], false);
+      EXPECT_EQ(m["default"], true);  // the default text model
     }
     if (m["name"] == "mobilenet") {
       EXPECT_EQ(m["task"], "image_embedding");
