@@ -42,7 +42,8 @@ asan: deps models onnxruntime
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	# The TF.js parity runs (label models) are JavaScript against ONNX Runtime: no sanitized code in them.
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE models
+	# Third-party libraries' process-lifetime allocations are not Strata's leaks: tests/lsan.supp.
+	cd build-asan && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j $(JOBS) -LE models
 
 bench: build
 	$(BUILD)/bench/strata_bench_ingest
