@@ -171,7 +171,7 @@ TEST_F(DocumentStoreTest, SharedFullTextTableIsSplitByCollectionOnUpgrade) {
                          "  tokenize = 'porter unicode61 remove_diacritics 2');"
                          "INSERT INTO doc_text(rowid, text, collection)"
                          "  SELECT seq, 'running dogs', parent FROM documents WHERE id = 'doc_1';"
-                         "DELETE FROM schema_migrations WHERE version = 5;",
+                         "DELETE FROM schema_migrations WHERE version >= 5;",
                          nullptr, nullptr, &err),
             SQLITE_OK)
       << (err ? err : "");

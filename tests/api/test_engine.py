@@ -79,7 +79,7 @@ class EngineTest(ApiTestCase):
 
     def test_collection_schema_indexes_and_registry(self):
         props = self.chunks["output_schema"]["properties"]
-        self.assertEqual(sorted(props), ["category", "chunk_index", "chunk_text", "language", "number", "total_chunks"])
+        self.assertEqual(sorted(props), ["category", "chunk_index", "chunk_text", "embedding_truncated", "language", "number", "total_chunks"])
         uris = {v["feature_uri"]: v for v in self.chunks["vector_indexes"]}
         dense = uris["mixpeek://text_extractor@v1/glove_100d"]
         self.assertEqual(dense["index"]["dimensions"], 100)
