@@ -21,7 +21,7 @@ BEIR document (text = title + " " + text, as the reference BM25 figures of
 splitting: one document = one chunk), a batch through it, then four retrievers:
 
     bm25           feature_search over mixpeek://text_extractor@v1/bm25
-    dense          feature_search over mixpeek://text_extractor@v1/glove_100d
+    dense          feature_search over mixpeek://text_extractor@v1/<model> (--model, default use_lite)
     hybrid         both searches fused with rrf (weights 1, 1)
     hybrid_rerank  hybrid followed by the rerank stage (lexical BM25 over the candidates)
 
@@ -175,9 +175,9 @@ class Api:
 
 # ---- loading a dataset ---------------------------------------------------------------
 
-def create_namespace(admin, name):
+def create_namespace(admin, name, model):
     admin.post("/v1/namespaces", {"namespace_name": name, "feature_extractors": [
-        {"feature_extractor_name": "text_extractor", "version": "v1"}]})
+        {"feature_extractor_name": "text_extractor", "version": "v1", "params": {"embedding_model": model}}]})
     return Api(admin.base, admin.key, name)
 
 
@@ -307,7 +307,7 @@ def bench_dataset(admin, folder, args):
     corpus, queries, qrels = load_beir(folder)
     print(f"{name}: {len(corpus)} documents, {len(queries)} judged queries", file=sys.stderr)
     ns = f"beir_{re.sub(r'[^a-z0-9]', '_', name.lower())}_{secrets.token_hex(3)}"
-    api = create_namespace(admin, ns)
+    api = create_namespace(admin, ns, args.model)
     try:
         chunking = {"split_by": args.split_by, "chunk_size": args.chunk_size}
         collection, stored, ingest_secs = ingest(api, corpus, chunking)
@@ -355,6 +355,7 @@ def parse_args():
     p.add_argument("--server", help="use this running server (base URL) instead of starting one")
     p.add_argument("--api-key", default=os.environ.get("STRATA_ADMIN_KEY"), help="admin key for --server")
     p.add_argument("--strata-bin", default=os.environ.get("STRATA_BIN") or os.path.join(REPO, "build", "strata"))
+    p.add_argument("--model", default="use-lite", help="text_extractor embedding_model (use-lite, glove-100d, ...)")
     p.add_argument("--top-k", type=int, default=100, help="top_k of each search and final_top_k (>= 100)")
     p.add_argument("--split-by", default="none", help="text_extractor split_by (none: one chunk per document)")
     p.add_argument("--chunk-size", type=int, default=1000, help="text_extractor chunk_size")
@@ -371,6 +372,8 @@ def parse_args():
 
 def main():
     args = parse_args()
+    global DENSE  # the dense feature is named after the model: use-lite -> use_lite
+    DENSE = "mixpeek://text_extractor@v1/" + re.sub(r"[^A-Za-z0-9]", "_", args.model)
     server = None
     if args.server:
         admin = Api(args.server, args.api_key)
