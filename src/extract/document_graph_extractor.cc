@@ -58,13 +58,6 @@ Json ParameterSchema() {
                                              "model folder of the models directory."}}}}}};
 }
 
-std::string UriOutputName(std::string model) {
-  for (char& c : model) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return model;
-}
-
 // To `per` parts of a unit (100: hundredths); dividing by an integer count
 // gives the double nearest the decimal (117.1, not 117.10000000000001).
 double Round(double v, double per) { return std::round(v * per) / per; }

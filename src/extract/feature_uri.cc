@@ -1,5 +1,7 @@
 #include "extract/feature_uri.h"
 
+#include <cctype>
+
 namespace strata::extract {
 
 namespace {
@@ -32,6 +34,13 @@ Result<FeatureUri> ParseFeatureUri(std::string_view uri) {
 
 std::string StorageName(const std::string& extractor, const std::string& version, const std::string& suffix) {
   return extractor + "_" + version + "_" + suffix;
+}
+
+std::string UriOutputName(std::string model) {
+  for (char& c : model) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return model;
 }
 
 }  // namespace strata::extract

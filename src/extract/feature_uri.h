@@ -21,5 +21,7 @@ struct FeatureUri {
 
 Result<FeatureUri> ParseFeatureUri(std::string_view uri);
 std::string StorageName(const std::string& extractor, const std::string& version, const std::string& suffix);
+// A model name as the output part of a feature URI ("glove-100d" -> "glove_100d").
+std::string UriOutputName(std::string model);
 
 }  // namespace strata::extract

@@ -46,14 +46,6 @@ Json ParameterSchema() {
                                              "model folder of the models directory."}}}}}};
 }
 
-// The model name as the output part of a feature URI ("glove-100d" -> "glove_100d").
-std::string UriOutputName(std::string model) {
-  for (char& c : model) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return model;
-}
-
 // Media errors name the bound or the damage at "image"; as an item error the
 // location is the extractor's input.
 Status AtInput(const Status& st) {

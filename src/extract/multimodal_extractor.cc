@@ -84,14 +84,6 @@ Json ParameterSchema() {
         {"task_type", inert({"string", "null"}, "Accepted for compatibility; inert.")}}}};
 }
 
-// A model name as the output part of a feature URI ("glove-100d" -> "glove_100d").
-std::string UriOutputName(std::string model) {
-  for (char& c : model) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return model;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

@@ -241,13 +241,6 @@ class TextExtractor : public Extractor {
   }
 
  private:
-  // A model name as the output part of a feature URI ("glove-100d" -> "glove_100d").
-  static std::string UriOutputName(std::string model) {
-    for (char& c : model) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    }
-    return model;
-  }
   // The registry's message names the model and what is available; the
   // location is the parameter that chose it.
   static Status PrefixMessage(const Status& st, const std::string& loc) {
