@@ -17,7 +17,7 @@ PACKAGES=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev ffmpeg
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libopencv-objdetect-dev libopencv-contrib-dev opencv-data
+  libopencv-objdetect-dev libopencv-contrib-dev
   libtesseract-dev tesseract-ocr-eng libpoppler-cpp-dev libexiv2-dev
   libpocketsphinx-dev pocketsphinx-en-us
   # Test fixtures with known ground truth: speech, rendered text, PDFs

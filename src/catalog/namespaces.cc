@@ -27,6 +27,19 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& KnownExtrac
 
 namespace {
 
+// The model parameters of each extractor and their defaults (the extractors'
+// locked_parameters).
+std::vector<std::pair<std::string, Json>> PinnedModels(const std::string& extractor) {
+  if (extractor == "image_extractor") {
+    return {{"embedding_model", extract::kDefaultTextModel}, {"model", extract::kDefaultImageModel}};
+  }
+  if (extractor == "text_extractor" || extractor == "multimodal_extractor" ||
+      extractor == "document_graph_extractor") {
+    return {{"embedding_model", extract::kDefaultTextModel}};
+  }
+  return {};
+}
+
 const std::vector<std::string> kIndexTypes = {"keyword", "integer", "float", "bool",
                                               "geo",     "datetime", "text", "uuid"};
 
@@ -81,11 +94,11 @@ Json ValidateExtractors(const Json& v, ValidationErrors& errs) {
     Json entry = {{"feature_extractor_name", name}, {"version", version},
                   {"feature_extractor_id", name + "_" + version},
                   {"params", e.contains("params") && e["params"].is_object() ? e["params"] : Json::object()}};
-    // The text model fixes the namespace's vector dimensions: the one in force
-    // at registration is written down, so a later change of the default never
+    // The models fix the namespace's vector dimensions: the ones in force at
+    // registration are written down, so a later change of a default never
     // changes what this namespace's collections embed with.
-    if (name == "text_extractor" && !entry["params"].contains("embedding_model")) {
-      entry["params"]["embedding_model"] = extract::kDefaultTextModel;
+    for (const auto& [key, model] : PinnedModels(name)) {
+      if (!entry["params"].contains(key)) entry["params"][key] = model;
     }
     if (std::any_of(out.begin(), out.end(), [&](const Json& x) { return x == entry; })) {
       errs.Add(loc, "listed twice", "value_error");

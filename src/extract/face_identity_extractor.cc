@@ -15,7 +15,6 @@ namespace {
 
 constexpr const char* kName = "face_identity_extractor";
 constexpr const char* kVersion = "v1";
-constexpr const char* kDetectionModel = "blazeface";  // the one detection model there is here
 constexpr const char* kIdentityModel = "faceres";
 constexpr const char* kIdentityOutput = "identity";
 constexpr int kIdentityDimensions = 1024;
@@ -38,7 +37,7 @@ Json ParameterSchema() {
          {{"type", "string"}, {"const", "face_identity_extractor"}, {"default", "face_identity_extractor"}}},
         {"detection_model",
          {{"type", "string"},
-          {"default", kDetectionModel},
+          {"default", kFaceDetectionModel},
           {"description", "Face detector: 'blazeface' (MediaPipe BlazeFace, the only one available here; SCRFD "
                           "models such as 'scrfd_2.5g' are not)."}}},
         {"min_face_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}, {"default", 20},
@@ -294,13 +293,13 @@ class FaceIdentityExtractor : public Extractor {
   }
 
   Status CheckParameters(const Json& params, const std::string& loc) const override {
-    const std::string model = params.value("detection_model", std::string(kDetectionModel));
-    if (model != kDetectionModel) {
+    const std::string model = params.value("detection_model", std::string(kFaceDetectionModel));
+    if (model != kFaceDetectionModel) {
       return Status::Invalid(loc + ".detection_model",
-                             "detection model '" + model + "' is not available here; available: " + kDetectionModel,
+                             "detection model '" + model + "' is not available here; available: " + kFaceDetectionModel,
                              "value_error");
     }
-    auto detector = models_.GetFaceDetector(kDetectionModel);
+    auto detector = models_.GetFaceDetector(kFaceDetectionModel);
     if (!detector.ok()) return detector.status();
     auto embedder = models_.GetFaceEmbedder(kIdentityModel);
     if (!embedder.ok()) return embedder.status();
@@ -321,7 +320,7 @@ class FaceIdentityExtractor : public Extractor {
     s.quality_threshold = params.value("quality_threshold", 0.f);
     s.per_image = params.value("output_mode", std::string("per_face")) == "per_image";
     s.crops = params.value("include_face_crops", false);
-    ASSIGN_OR_RETURN(auto detector, models_.GetFaceDetector(kDetectionModel));
+    ASSIGN_OR_RETURN(auto detector, models_.GetFaceDetector(kFaceDetectionModel));
     ASSIGN_OR_RETURN(auto embedder, models_.GetFaceEmbedder(kIdentityModel));
     return std::unique_ptr<ExtractorRun>(new FaceRun(s, limits_, std::move(detector), std::move(embedder)));
   }

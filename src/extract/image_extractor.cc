@@ -4,7 +4,7 @@
 
 #include "extract/feature_uri.h"
 #include "extract/models/model_registry.h"
-#include "media/faces.h"
+#include "extract/visual_description.h"
 #include "media/image.h"
 #include "media/image_header.h"
 #include "media/ocr.h"
@@ -33,17 +33,24 @@ Json ParameterSchema() {
                                 "through presigned URLs, there is no CDN.")},
         {"run_ocr", flag(true, "Read the text in the image (Tesseract, English): ocr_text, full-text search and "
                                "the text vector.")},
-        {"detect_faces", flag(true, "Find frontal faces (OpenCV Haar cascade): faces.")},
+        {"detect_faces", flag(true, "Find faces (BlazeFace): faces. For one document per face with an identity "
+                                    "vector, use face_identity_extractor.")},
+        {"detect_objects", flag(true, "Find objects of the 80 COCO classes (CenterNet): objects, and a caption "
+                                      "naming them that the text vector embeds.")},
+        {"object_min_score", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3},
+                              {"description", "Smallest detection score of an object kept."}}},
+        {"max_objects", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}, {"default", 20},
+                         {"description", "Most objects kept per image, strongest first."}}},
         {"thumbnail_size", {{"type", "integer"}, {"minimum", 16}, {"maximum", 2048}, {"default", 320},
                             {"description", "Longest side of the thumbnail, pixels (never scaled up)."}}},
-        {"model", {{"type", {"string", "null"}}, {"default", nullptr},
-                   {"description", "A neural image model of the models directory (a CLIP-style folder, or an image "
-                                   "embedding model such as MobileNet): its vector of each image is written too. "
-                                   "With a CLIP folder, text queries are embedded by its text tower into the same "
-                                   "space. null: none."}}},
+        {"model", {{"type", {"string", "null"}}, {"default", kDefaultImageModel},
+                   {"description", "The neural image model of the visual embedding: 'mobilenet-v2' (MobileNetV2, "
+                                   "1792-d) or a model folder of the models directory (a CLIP-style folder, whose "
+                                   "text tower embeds text queries into the same space). null: none (the "
+                                   "hand-made visual_features stay)."}}},
         {"embedding_model", {{"type", "string"}, {"default", kDefaultTextModel},
-                             {"description", "Dense text model of the OCR text vector: a built-in text model or a "
-                                             "model folder of the models directory."}}}}}};
+                             {"description", "Dense text model of the text vector (caption and OCR text): a "
+                                             "built-in text model or a model folder of the models directory."}}}}}};
 }
 
 // Media errors name the bound or the damage at "image"; as an item error the
@@ -73,25 +80,42 @@ std::string HashHex(uint64_t hash) {
 // The `model` parameter ("" when null).
 std::string ImageModelName(const Json& params) {
   auto it = params.find("model");
-  return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+  if (it == params.end()) return kDefaultImageModel;
+  return it->is_string() ? it->get<std::string>() : std::string();
 }
 
 struct Settings {
   bool thumbnails = true;
   bool ocr = true;
   bool faces = true;
+  bool objects = true;
+  float object_min_score = 0.3f;
+  int max_objects = 20;
   int thumbnail_size = 320;
+};
+
+// The models a run uses, shared with every other run of the process; null
+// when the settings or the collection do not ask for one.
+struct RunModels {
+  std::shared_ptr<Embedder> text;                   // caption + OCR text vector
+  std::shared_ptr<ImageEmbedder> image;             // `model`
+  std::shared_ptr<Embedder> image_text;             // its text tower (CLIP), else null
+  std::shared_ptr<ObjectDetector> objects;          // detect_objects
+  std::shared_ptr<const FaceDetector> faces;        // detect_faces
+};
+
+// What a picture shows, as the document's fields and text.
+struct Seen {
+  Json objects = Json::array();
+  Json faces = Json::array();
+  std::string caption;
+  std::string ocr_text;
 };
 
 class ImageRun : public ExtractorRun {
  public:
-  ImageRun(Settings s, media::MediaLimits limits, std::shared_ptr<Embedder> embedder,
-           std::shared_ptr<ImageEmbedder> image_model, std::shared_ptr<Embedder> image_model_text)
-      : s_(s),
-        limits_(limits),
-        embedder_(std::move(embedder)),
-        image_model_(std::move(image_model)),
-        image_model_text_(std::move(image_model_text)) {}
+  ImageRun(Settings s, media::MediaLimits limits, RunModels models)
+      : s_(s), limits_(limits), m_(std::move(models)) {}
 
   Status Extract(const ExtractItem& item, const Emit& emit) override {
     const InputValue* in = item.Find("image");
@@ -119,30 +143,14 @@ class ImageRun : public ExtractorRun {
                 {"mime_type", media::ImageMimeType(img.format)},
                 {"exif", img.metadata},
                 {"phash", HashHex(hash)}};
-    if (s_.ocr) {
-      ASSIGN_OR_RETURN(std::string text, Ocr(img.bgr));
-      d.fields["ocr_text"] = text;
-      if (!text.empty()) {
-        ASSIGN_OR_RETURN(auto v, embedder_->Embed({text}, EmbedRole::kPassage));
-        d.vectors.emplace_back(StorageName(kName, kVersion, "text"), std::move(v[0]));
-      }
-      d.searchable_text = std::move(text);
+    ASSIGN_OR_RETURN(Seen seen, Look(img.bgr));
+    if (s_.ocr) d.fields["ocr_text"] = seen.ocr_text;
+    if (s_.faces) d.fields["faces"] = std::move(seen.faces);
+    if (s_.objects) {
+      d.fields["objects"] = std::move(seen.objects);
+      d.fields["caption"] = seen.caption;
     }
-    if (s_.faces) {
-      if (!faces_) {
-        ASSIGN_OR_RETURN(faces_, media::FaceDetector::Create());
-      }
-      ASSIGN_OR_RETURN(auto boxes, faces_->Detect(img.bgr));
-      Json list = Json::array();
-      for (const auto& f : boxes) {
-        list.push_back({{"bbox", {f.bbox.x, f.bbox.y, f.bbox.x + f.bbox.width, f.bbox.y + f.bbox.height}},
-                        {"score", f.score}});
-      }
-      d.fields["faces"] = std::move(list);
-    }
-    d.vectors.emplace_back(StorageName(kName, kVersion, "visual"), media::VisualEmbedding(img.bgr));
-    d.vectors.emplace_back(StorageName(kName, kVersion, "phash"), HashVector(hash));
-    RETURN_IF_ERROR(EmbedWithModel(img.bgr, d));
+    RETURN_IF_ERROR(AddVectors(img.bgr, hash, seen, EmbedRole::kPassage, d));
     if (s_.thumbnails) {
       ASSIGN_OR_RETURN(std::string jpeg, media::EncodeThumbnail(img.bgr, s_.thumbnail_size));
       ExtractedBlob b;
@@ -158,6 +166,44 @@ class ImageRun : public ExtractorRun {
   }
 
  private:
+  // The objects, faces and text of a picture, as the settings ask.
+  Result<Seen> Look(const cv::Mat& bgr) {
+    Seen seen;
+    if (s_.ocr) {
+      ASSIGN_OR_RETURN(seen.ocr_text, Ocr(bgr));
+    }
+    if (s_.faces) {
+      ASSIGN_OR_RETURN(auto faces, m_.faces->Detect(bgr));
+      seen.faces = FacesJson(faces, bgr.cols, bgr.rows);
+    }
+    if (s_.objects) {
+      ASSIGN_OR_RETURN(auto found, m_.objects->Detect({bgr}, s_.object_min_score, s_.max_objects));
+      seen.objects = ObjectsJson(found[0]);
+      seen.caption = ObjectCaption(found[0], "A photo of");
+    }
+    return seen;
+  }
+
+  // The picture's vectors: visual (hand-made), hash, the image model's, and
+  // the text vector of its caption and OCR text when it has either. The text
+  // is full-text indexed too.
+  Status AddVectors(const cv::Mat& bgr, uint64_t hash, const Seen& seen, EmbedRole role, ExtractedDocument& d) {
+    d.vectors.emplace_back(StorageName(kName, kVersion, "visual"), media::VisualEmbedding(bgr));
+    d.vectors.emplace_back(StorageName(kName, kVersion, "phash"), HashVector(hash));
+    if (m_.image) {
+      ASSIGN_OR_RETURN(auto v, m_.image->EmbedImages({bgr}));
+      if (v.size() != 1) return Status::Internal("the image model returned " + std::to_string(v.size()) + " vectors");
+      d.vectors.emplace_back(StorageName(kName, kVersion, "embedding"), std::move(v[0]));
+    }
+    std::string text = DescriptionText(seen.caption, seen.ocr_text);
+    if (!text.empty()) {
+      ASSIGN_OR_RETURN(auto v, m_.text->Embed({text}, role));
+      d.vectors.emplace_back(StorageName(kName, kVersion, "text"), std::move(v[0]));
+    }
+    d.searchable_text = std::move(text);
+    return Status::Ok();
+  }
+
   // The OCR engine is made on first use (~100 ms) and kept for the run's
   // later items: a run is used by one thread at a time, as Tesseract needs.
   Result<std::string> Ocr(const cv::Mat& bgr) {
@@ -165,43 +211,26 @@ class ImageRun : public ExtractorRun {
       ASSIGN_OR_RETURN(ocr_, media::OcrEngine::Create("eng"));
     }
     ASSIGN_OR_RETURN(media::OcrResult r, ocr_->Recognize(bgr));
-    return std::move(r.text);
-  }
-
-  // The configured neural image model's vector, when there is one.
-  Status EmbedWithModel(const cv::Mat& bgr, ExtractedDocument& d) {
-    if (!image_model_) return Status::Ok();
-    ASSIGN_OR_RETURN(auto v, image_model_->EmbedImages({bgr}));
-    if (v.size() != 1) return Status::Internal("the image model returned " + std::to_string(v.size()) + " vectors");
-    d.vectors.emplace_back(StorageName(kName, kVersion, "embedding"), std::move(v[0]));
-    return Status::Ok();
+    return media::ConfidentText(r);
   }
 
   // A retriever's query: the bytes of an image (content search) get the
-  // image's vectors; anything else is text, embedded like OCR text.
+  // vectors an image document gets; anything else is text, embedded like a
+  // caption (and by a CLIP model's text tower into the images' space).
   Status ExtractQuery(const std::string& value, const Emit& emit) {
     ExtractedDocument d;
     d.modality = "image";
     if (!media::SniffImageFormat(value).empty()) {
       auto img = media::DecodeImageBytes(value, limits_);
       if (!img.ok()) return AtInput(img.status());
-      d.vectors.emplace_back(StorageName(kName, kVersion, "visual"), media::VisualEmbedding(img->bgr));
-      d.vectors.emplace_back(StorageName(kName, kVersion, "phash"), HashVector(media::PerceptualHash(img->bgr)));
-      RETURN_IF_ERROR(EmbedWithModel(img->bgr, d));
-      if (s_.ocr) {
-        ASSIGN_OR_RETURN(std::string text, Ocr(img->bgr));
-        if (!text.empty()) {
-          ASSIGN_OR_RETURN(auto v, embedder_->Embed({text}, EmbedRole::kQuery));
-          d.vectors.emplace_back(StorageName(kName, kVersion, "text"), std::move(v[0]));
-        }
-        d.searchable_text = std::move(text);
-      }
+      ASSIGN_OR_RETURN(Seen seen, Look(img->bgr));
+      RETURN_IF_ERROR(AddVectors(img->bgr, media::PerceptualHash(img->bgr), seen, EmbedRole::kQuery, d));
       return emit(std::move(d));
     }
-    ASSIGN_OR_RETURN(auto v, embedder_->Embed({value}, EmbedRole::kQuery));
+    ASSIGN_OR_RETURN(auto v, m_.text->Embed({value}, EmbedRole::kQuery));
     d.vectors.emplace_back(StorageName(kName, kVersion, "text"), std::move(v[0]));
-    if (image_model_text_) {  // a CLIP-style model: text lands in the images' space
-      ASSIGN_OR_RETURN(auto tv, image_model_text_->Embed({value}, EmbedRole::kQuery));
+    if (m_.image_text) {
+      ASSIGN_OR_RETURN(auto tv, m_.image_text->Embed({value}, EmbedRole::kQuery));
       d.vectors.emplace_back(StorageName(kName, kVersion, "embedding"), std::move(tv[0]));
     }
     d.searchable_text = value;
@@ -210,11 +239,8 @@ class ImageRun : public ExtractorRun {
 
   Settings s_;
   media::MediaLimits limits_;
-  std::shared_ptr<Embedder> embedder_;
-  std::shared_ptr<ImageEmbedder> image_model_;      // null without `model`
-  std::shared_ptr<Embedder> image_model_text_;      // its text tower (CLIP), else null
+  RunModels m_;
   std::unique_ptr<media::OcrEngine> ocr_;
-  std::unique_ptr<media::FaceDetector> faces_;
 };
 
 class ImageExtractor : public Extractor {
@@ -224,9 +250,10 @@ class ImageExtractor : public Extractor {
     info_.version = kVersion;
     info_.description =
         "One document per image (JPEG, PNG, WebP, GIF's first frame, TIFF, BMP; EXIF orientation applied): size, "
-        "format, EXIF facts, a perceptual hash, the text in the image (OCR), faces, a JPEG thumbnail, a visual "
-        "embedding for similar-image search, the hash as a vector for near-duplicate search, and a text embedding "
-        "and full-text index of the OCR text.";
+        "format, EXIF facts, a perceptual hash, the objects in it (CenterNet, 80 COCO classes) and a caption naming "
+        "them, the text in the image (OCR), faces (BlazeFace), a JPEG thumbnail, a MobileNetV2 embedding for "
+        "similar-image search, hand-made visual features, the hash as a vector for near-duplicate search, and a "
+        "text embedding and full-text index of the caption and OCR text.";
     info_.input_types = {"image"};
     info_.input_schema = {
         {"image", {{"type", "image"}, {"required", true},
@@ -256,8 +283,16 @@ class ImageExtractor : public Extractor {
     if (params.value("detect_faces", true)) {
       out["faces"] = {{"type", "array"},
                       {"items", {{"type", "object"}}},
-                      {"description", "Frontal faces: [{bbox: [x1, y1, x2, y2] in upright pixels, score 0..1}], "
+                      {"description", "Faces (BlazeFace): [{bbox: [x1, y1, x2, y2] in upright pixels, score 0..1}], "
                                       "best first."}};
+    }
+    if (params.value("detect_objects", true)) {
+      out["objects"] = {{"type", "array"},
+                        {"items", {{"type", "object"}}},
+                        {"description", "Objects (CenterNet, COCO classes): [{label, score 0..1, bbox: [x1, y1, x2, "
+                                        "y2] in upright pixels}], strongest first. Filter with objects.label."}};
+      out["caption"] = field("text", "A sentence naming the objects found (\"A photo of a person and a sports "
+                                     "ball.\"); empty when none.");
     }
     return out;
   }
@@ -270,8 +305,8 @@ class ImageExtractor : public Extractor {
     visual.storage_name = StorageName(kName, kVersion, "visual");
     visual.dimensions = media::kVisualEmbeddingDimensions;
     visual.distance = "cosine";
-    visual.description = "Visual embedding of the image (shape, colour layout and colour histogram features), "
-                         "for similar-image search";
+    visual.description = "Hand-made visual features of the image (shape, colour layout and colour histogram), "
+                         "for similar-image search without a neural model";
     visual.model = kVisualOutput;
     visual.supported_inputs = {"image"};
     VectorOutput hash;
@@ -289,7 +324,9 @@ class ImageExtractor : public Extractor {
     text.storage_name = StorageName(kName, kVersion, "text");
     text.dimensions = embedder->dimensions();
     text.distance = embedder->distance();
-    text.description = "Dense embedding of ocr_text (" + model + "); only images with text have it";
+    text.description = "Dense embedding of the caption and ocr_text (" + model +
+                       "): text queries find images by what is in them and written on them; only images with "
+                       "objects or text have it";
     text.model = model;
     text.supported_inputs = {"text", "image"};
     VectorOutput lexical;
@@ -297,7 +334,7 @@ class ImageExtractor : public Extractor {
     lexical.storage_name = StorageName(kName, kVersion, "bm25");
     lexical.type = "sparse";
     lexical.distance = "bm25";
-    lexical.description = "Full-text index of ocr_text (BM25)";
+    lexical.description = "Full-text index of the caption and ocr_text (BM25)";
     lexical.supported_inputs = {"text"};
     std::vector<VectorOutput> outs{visual, hash, text, lexical};
     if (std::string name = ImageModelName(params); !name.empty()) {
@@ -337,16 +374,23 @@ class ImageExtractor : public Extractor {
     s.thumbnails = params.value("enable_thumbnails", true);
     s.ocr = params.value("run_ocr", true);
     s.faces = params.value("detect_faces", true);
+    s.objects = params.value("detect_objects", true);
+    s.object_min_score = params.value("object_min_score", 0.3f);
+    s.max_objects = params.value("max_objects", 20);
     s.thumbnail_size = params.value("thumbnail_size", 320);
-    ASSIGN_OR_RETURN(auto embedder, models_.Get(params.value("embedding_model", std::string(kDefaultTextModel))));
-    std::shared_ptr<ImageEmbedder> image_model;
-    std::shared_ptr<Embedder> image_model_text;
+    RunModels m;
+    ASSIGN_OR_RETURN(m.text, models_.Get(params.value("embedding_model", std::string(kDefaultTextModel))));
     if (std::string name = ImageModelName(params); !name.empty()) {
-      ASSIGN_OR_RETURN(image_model, models_.GetImageEmbedder(name));
-      if (auto text = models_.Get(name); text.ok()) image_model_text = std::move(*text);
+      ASSIGN_OR_RETURN(m.image, models_.GetImageEmbedder(name));
+      if (auto text = models_.Get(name); text.ok()) m.image_text = std::move(*text);
     }
-    return std::unique_ptr<ExtractorRun>(
-        new ImageRun(s, limits_, std::move(embedder), std::move(image_model), std::move(image_model_text)));
+    if (s.objects) {
+      ASSIGN_OR_RETURN(m.objects, models_.GetObjectDetector(kObjectDetectionModel));
+    }
+    if (s.faces) {
+      ASSIGN_OR_RETURN(m.faces, models_.GetFaceDetector(kFaceDetectionModel));
+    }
+    return std::unique_ptr<ExtractorRun>(new ImageRun(s, limits_, std::move(m)));
   }
 
  private:

@@ -11,6 +11,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "extract/models/model_registry.h"
 #include "extract/models/models_test_util.h"
@@ -133,10 +138,10 @@ class ImageExtractorTest : public ::testing::Test {
     return std::move(docs[0]);
   }
 
-  // Without OCR and faces: the fast path most tests need.
+  // Without OCR, faces and objects: the fast path most tests need.
   Result<ExtractedDocument> Quick(const std::string& file) {
     if (!quick_) {
-      auto r = Start({{"run_ocr", false}, {"detect_faces", false}});
+      auto r = Start({{"run_ocr", false}, {"detect_faces", false}, {"detect_objects", false}});
       if (!r.ok()) return r.status();
       quick_ = std::move(*r);
     }
@@ -238,7 +243,7 @@ TEST_F(ImageExtractorTest, NearDuplicateIsCloseByHashAndLooksDifferentImageIsFar
 }
 
 TEST_F(ImageExtractorTest, TextInTheImageIsReadIndexedAndEmbedded) {
-  auto run = Start({{"detect_faces", false}});
+  auto run = Start({{"detect_faces", false}, {"detect_objects", false}});
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   auto d = RunOn(**run, "text.png");
   if (!d.ok() && d.status().code() == StatusCode::kUnavailable) GTEST_SKIP() << d.status().ToString();
@@ -323,17 +328,21 @@ TEST_F(ImageExtractorTest, BadFilesAreValidationErrorsAndTheRunGoesOn) {
 }
 
 TEST_F(ImageExtractorTest, ParametersSwitchOutputsOff) {
-  auto run = Start({{"run_ocr", false}, {"detect_faces", false}, {"enable_thumbnails", false}, {"use_cdn", true}});
+  auto run = Start({{"run_ocr", false}, {"detect_faces", false}, {"detect_objects", false},
+                    {"enable_thumbnails", false}, {"use_cdn", true}, {"model", nullptr}});
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   auto d = RunOn(**run, "text.png");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_FALSE(d->fields.contains("ocr_text"));
   EXPECT_FALSE(d->fields.contains("faces"));
+  EXPECT_FALSE(d->fields.contains("objects"));
+  EXPECT_FALSE(d->fields.contains("caption"));
   EXPECT_TRUE(d->blobs.empty());
   EXPECT_EQ(Vector(*d, "image_extractor_v1_text"), nullptr);
+  EXPECT_EQ(Vector(*d, "image_extractor_v1_embedding"), nullptr);
   EXPECT_NE(Vector(*d, "image_extractor_v1_visual"), nullptr);
 
-  auto small = Start({{"run_ocr", false}, {"detect_faces", false}, {"thumbnail_size", 100}});
+  auto small = Start({{"run_ocr", false}, {"detect_faces", false}, {"detect_objects", false}, {"thumbnail_size", 100}});
   ASSERT_TRUE(small.ok());
   auto s = RunOn(**small, "photo.jpg");
   ASSERT_TRUE(s.ok());
@@ -354,8 +363,9 @@ TEST_F(ImageExtractorTest, ParametersSwitchOutputsOff) {
   EXPECT_EQ((*defaults)["use_cdn"], false);
   EXPECT_EQ((*defaults)["run_ocr"], true);
   EXPECT_EQ((*defaults)["detect_faces"], true);
+  EXPECT_EQ((*defaults)["detect_objects"], true);
   EXPECT_EQ((*defaults)["thumbnail_size"], 320);
-  EXPECT_TRUE((*defaults)["model"].is_null());
+  EXPECT_EQ((*defaults)["model"], kDefaultImageModel);
 }
 
 TEST_F(ImageExtractorTest, OutputsAndQueriesShareTheDocumentsVectors) {
@@ -368,6 +378,7 @@ TEST_F(ImageExtractorTest, OutputsAndQueriesShareTheDocumentsVectors) {
   EXPECT_EQ(dims.at("image_extractor_v1_phash"), 64);
   EXPECT_GT(dims.at("image_extractor_v1_text"), 0);
   EXPECT_EQ(dims.at("image_extractor_v1_bm25"), 0);
+  EXPECT_EQ(dims.at("image_extractor_v1_embedding"), 1792);  // MobileNetV2-1.4 by default
 
   // A retriever query carrying an image's bytes gets the document's vectors.
   auto doc = Quick("photo.jpg");
@@ -386,6 +397,7 @@ TEST_F(ImageExtractorTest, OutputsAndQueriesShareTheDocumentsVectors) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(*Vector(got[0], "image_extractor_v1_visual"), *Vector(*doc, "image_extractor_v1_visual"));
   EXPECT_EQ(*Vector(got[0], "image_extractor_v1_phash"), *Vector(*doc, "image_extractor_v1_phash"));
+  EXPECT_EQ(*Vector(got[0], "image_extractor_v1_embedding"), *Vector(*doc, "image_extractor_v1_embedding"));
   // A text query gets the text vector.
   q.inputs[0].value = "lighthouse keeper";
   got.clear();
@@ -396,6 +408,105 @@ TEST_F(ImageExtractorTest, OutputsAndQueriesShareTheDocumentsVectors) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_NE(Vector(got[0], "image_extractor_v1_text"), nullptr);
   EXPECT_EQ(Vector(got[0], "image_extractor_v1_visual"), nullptr);
+}
+
+// Real photos that Debian's opencv-doc ships (scripts/deps.sh installs it).
+constexpr const char* kPhotos = "/usr/share/doc/opencv-doc/examples/data/";
+constexpr const char* kFacePhoto = "/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg";
+
+TEST_F(ImageExtractorTest, RealPhotosGetObjectsFacesCaptionAndNeuralEmbedding) {
+  const std::vector<std::string> files = {"messi5.jpg", "fruits.jpg", "licenseplate_motion.jpg", "baboon.jpg",
+                                          "HappyFish.jpg", "building.jpg"};
+  for (const auto& f : files) {
+    if (!std::filesystem::exists(std::string(kPhotos) + f)) GTEST_SKIP() << kPhotos << f << " is missing: install opencv-doc";
+    std::filesystem::copy_file(std::string(kPhotos) + f, (*dir_) / f, std::filesystem::copy_options::overwrite_existing);
+  }
+  std::filesystem::copy_file(kFacePhoto, (*dir_) / "face.jpg", std::filesystem::copy_options::overwrite_existing);
+  auto run = Start(Json::object());  // the defaults
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  std::map<std::string, ExtractedDocument> docs;
+  for (const auto& f : files) {
+    auto d = RunOn(**run, f);
+    ASSERT_TRUE(d.ok()) << f << ": " << d.status().ToString();
+    docs[f] = std::move(*d);
+  }
+
+  // The football photo: a person and a sports ball, boxes inside the picture.
+  const ExtractedDocument& messi = docs["messi5.jpg"];
+  std::set<std::string> labels;
+  for (const auto& o : messi.fields["objects"]) {
+    labels.insert(o["label"].get<std::string>());
+    const auto& b = o["bbox"];
+    EXPECT_GE(b[0].get<int>(), 0);
+    EXPECT_GE(b[1].get<int>(), 0);
+    EXPECT_LE(b[2].get<int>(), messi.fields["width"].get<int>());
+    EXPECT_LE(b[3].get<int>(), messi.fields["height"].get<int>());
+    EXPECT_LT(b[0].get<int>(), b[2].get<int>());
+    EXPECT_GE(o["score"].get<double>(), 0.3);
+  }
+  EXPECT_TRUE(labels.count("person")) << messi.fields["objects"];
+  EXPECT_TRUE(labels.count("sports ball")) << messi.fields["objects"];
+  const std::string caption = messi.fields["caption"];
+  EXPECT_EQ(caption.rfind("A photo of ", 0), 0u) << caption;
+  EXPECT_NE(caption.find("sports ball"), std::string::npos) << caption;
+  EXPECT_NE(messi.searchable_text.find("sports ball"), std::string::npos) << messi.searchable_text;
+  // The car photo has a car.
+  bool car = false;
+  for (const auto& o : docs["licenseplate_motion.jpg"].fields["objects"]) car = car || o["label"] == "car";
+  EXPECT_TRUE(car) << docs["licenseplate_motion.jpg"].fields["objects"];
+
+  // "a man kicking a ball" shares no label word with the caption, yet its
+  // text vector is nearest the football photo's.
+  ExtractItem q{"query", {}};
+  InputValue v;
+  v.name = "image";
+  v.value = "a man kicking a ball";
+  q.inputs.push_back(v);
+  std::vector<ExtractedDocument> got;
+  ASSERT_TRUE((*run)->Extract(q, [&](ExtractedDocument&& d) {
+                      got.push_back(std::move(d));
+                      return Status::Ok();
+                    }).ok());
+  ASSERT_EQ(got.size(), 1u);
+  const auto* qv = Vector(got[0], "image_extractor_v1_text");
+  ASSERT_NE(qv, nullptr);
+  std::string best;
+  double best_score = -2;
+  std::string scores;
+  for (const auto& [f, d] : docs) {
+    const auto* tv = Vector(d, "image_extractor_v1_text");
+    if (tv == nullptr) continue;
+    double c = Cosine(*qv, *tv);
+    scores += f + "=" + std::to_string(c) + " (" + d.searchable_text + ") ";
+    if (c > best_score) best_score = c, best = f;
+  }
+  EXPECT_EQ(best, "messi5.jpg") << scores;
+
+  // MobileNetV2: a mirrored crop of a photo is nearer to it than other photos are.
+  const auto* e = Vector(messi, "image_extractor_v1_embedding");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->size(), 1792u);
+  cv::Mat m = cv::imread((*dir_) / "messi5.jpg");
+  cv::Mat crop;
+  cv::flip(m(cv::Rect(m.cols / 10, m.rows / 10, m.cols * 8 / 10, m.rows * 8 / 10)), crop, 1);
+  cv::imwrite((*dir_) / "messi_crop.jpg", crop);
+  auto c = RunOn(**run, "messi_crop.jpg");
+  ASSERT_TRUE(c.ok());
+  const double same = Cosine(*e, *Vector(*c, "image_extractor_v1_embedding"));
+  for (const auto& [f, d] : docs) {
+    if (f == "messi5.jpg") continue;
+    EXPECT_GT(same, Cosine(*e, *Vector(d, "image_extractor_v1_embedding")) + 0.1) << f;
+  }
+
+  // Faces: the portrait has one, boxes inside the picture; the fruit has none.
+  auto face = RunOn(**run, "face.jpg");
+  ASSERT_TRUE(face.ok()) << face.status().ToString();
+  ASSERT_EQ(face->fields["faces"].size(), 1u) << face->fields["faces"];
+  const auto& fb = face->fields["faces"][0]["bbox"];
+  EXPECT_GE(fb[0].get<int>(), 0);
+  EXPECT_LE(fb[2].get<int>(), face->fields["width"].get<int>());
+  EXPECT_GT(face->fields["faces"][0]["score"].get<double>(), 0.5);
+  EXPECT_TRUE(docs["fruits.jpg"].fields["faces"].empty()) << docs["fruits.jpg"].fields["faces"];
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "extract/feature_uri.h"
 #include "extract/models/model_registry.h"
+#include "extract/visual_description.h"
 #include "media/image.h"
 #include "media/ocr.h"
 #include "media/scenes.h"
@@ -65,6 +66,12 @@ Json ParameterSchema() {
          boolean(true, "Embed each segment's keyframe (hand-made visual features: colour, texture and layout; no "
                        "neural image model ships here).")},
         {"run_ocr", boolean(false, "Read the text on screen in each segment's keyframe (Tesseract, English).")},
+        {"detect_objects", boolean(true, "Find objects of the 80 COCO classes in each segment's keyframe "
+                                         "(CenterNet): objects (filter: objects.label), and a caption naming them "
+                                         "that the text embedding and full-text index include.")},
+        {"detect_faces", boolean(true, "Find faces in each segment's keyframe (BlazeFace): faces. A tier-2 "
+                                       "face_identity_extractor collection over document_blobs.thumbnail gives one "
+                                       "document per face with an identity vector.")},
         {"enable_thumbnails", boolean(true, "Store a JPEG thumbnail (320 px) of each segment's keyframe.")},
         {"segment_length_seconds",
          number(120, 1, 86400, "Audio inputs: transcript segments are grouped into documents of at most this many "
@@ -115,17 +122,30 @@ struct Settings {
   bool text_embedding = true;
   bool visual_embedding = true;
   bool ocr = false;
+  bool objects = true;
+  bool faces = true;
   bool thumbnails = true;
   double segment_length = 120;
 };
 
+// The models of a run, shared with the process's other runs; null when not asked for.
+struct RunModels {
+  std::shared_ptr<Embedder> text;
+  std::shared_ptr<ObjectDetector> objects;
+  std::shared_ptr<const FaceDetector> faces;
+};
+
+// Objects keep CenterNet's default bounds (as image_extractor's defaults).
+constexpr float kObjectMinScore = 0.3f;
+constexpr int kMaxObjects = 20;
+
 class MultimodalRun : public ExtractorRun {
  public:
-  MultimodalRun(Settings s, media::MediaLimits limits, std::shared_ptr<Embedder> embedder,
-                std::unique_ptr<media::OcrEngine> ocr, std::string models_dir)
+  MultimodalRun(Settings s, media::MediaLimits limits, RunModels models, std::unique_ptr<media::OcrEngine> ocr,
+                std::string models_dir)
       : s_(std::move(s)),
         limits_(limits),
-        embedder_(std::move(embedder)),
+        m_(std::move(models)),
         ocr_(std::move(ocr)),
         models_dir_(std::move(models_dir)) {}
 
@@ -160,8 +180,8 @@ class MultimodalRun : public ExtractorRun {
         return emit(std::move(d));
       }
     }
-    if (s_.text_embedding && embedder_) {
-      ASSIGN_OR_RETURN(auto v, embedder_->Embed({text}, EmbedRole::kPassage));
+    if (s_.text_embedding && m_.text) {
+      ASSIGN_OR_RETURN(auto v, m_.text->Embed({text}, EmbedRole::kQuery));
       d.vectors.emplace_back(StorageName(kName, kVersion, "transcription"), std::move(v[0]));
     }
     d.searchable_text = text;
@@ -230,7 +250,7 @@ class MultimodalRun : public ExtractorRun {
     }
     media::FrameSegmenter segmenter(split);
     media::MiddleFramePicker picker;
-    const bool want_keyframe = s_.thumbnails || s_.visual_embedding || s_.ocr;
+    const bool want_keyframe = s_.thumbnails || s_.visual_embedding || s_.ocr || s_.objects || s_.faces;
     const double fps = probe.fps > 0 ? probe.fps : 25.0;
 
     struct Open {
@@ -246,8 +266,8 @@ class MultimodalRun : public ExtractorRun {
       ExtractedDocument d;
       d.modality = "video";
       std::string transcript = WordsBefore(words, next_word, end, last);
-      std::string ocr_text;
-      Json keyframe_time = nullptr;
+      std::string ocr_text, caption;
+      Json keyframe_time = nullptr, objects = Json::array(), faces = Json::array();
       if (auto kf = want_keyframe ? picker.Pick(end) : std::nullopt; kf.has_value()) {
         keyframe_time = kf->time;
         if (s_.thumbnails) {
@@ -265,14 +285,24 @@ class MultimodalRun : public ExtractorRun {
         }
         if (ocr_) {
           ASSIGN_OR_RETURN(media::OcrResult r, ocr_->Recognize(kf->frame));
-          ocr_text = r.text;
-          while (!ocr_text.empty() && std::isspace(static_cast<unsigned char>(ocr_text.back()))) ocr_text.pop_back();
+          ocr_text = media::ConfidentText(r);
+        }
+        if (m_.objects) {
+          ASSIGN_OR_RETURN(auto found, m_.objects->Detect({kf->frame}, kObjectMinScore, kMaxObjects));
+          objects = ObjectsJson(found[0]);
+          caption = ObjectCaption(found[0], "A scene with");
+        }
+        if (m_.faces) {
+          ASSIGN_OR_RETURN(auto found, m_.faces->Detect(kf->frame));
+          faces = FacesJson(found, kf->frame.cols, kf->frame.rows);
         }
       }
       std::string text = transcript;
-      if (!ocr_text.empty()) text += (text.empty() ? "" : "\n") + ocr_text;
+      if (std::string seen = DescriptionText(caption, ocr_text); !seen.empty()) {
+        text += (text.empty() ? "" : "\n") + seen;
+      }
       if (s_.text_embedding && !text.empty()) {
-        ASSIGN_OR_RETURN(auto v, embedder_->Embed({text}, EmbedRole::kPassage));
+        ASSIGN_OR_RETURN(auto v, m_.text->Embed({text}, EmbedRole::kPassage));
         d.vectors.emplace_back(StorageName(kName, kVersion, "transcription"), std::move(v[0]));
       }
       d.fields = {{"segment_index", open.index},
@@ -287,6 +317,11 @@ class MultimodalRun : public ExtractorRun {
                   {"keyframe_time", keyframe_time},
                   {"transcription", transcript},
                   {"ocr_text", ocr_text}};
+      if (s_.objects) {
+        d.fields["objects"] = std::move(objects);
+        d.fields["caption"] = caption;
+      }
+      if (s_.faces) d.fields["faces"] = std::move(faces);
       d.position = {{"segment_index", open.index}};
       d.searchable_text = std::move(text);
       return emit(std::move(d));
@@ -348,7 +383,7 @@ class MultimodalRun : public ExtractorRun {
       ExtractedDocument d;
       d.modality = "audio";
       if (s_.text_embedding && !g.text.empty()) {
-        ASSIGN_OR_RETURN(auto v, embedder_->Embed({g.text}, EmbedRole::kPassage));
+        ASSIGN_OR_RETURN(auto v, m_.text->Embed({g.text}, EmbedRole::kPassage));
         d.vectors.emplace_back(StorageName(kName, kVersion, "transcription"), std::move(v[0]));
       }
       d.fields = {{"segment_index", index},
@@ -366,7 +401,7 @@ class MultimodalRun : public ExtractorRun {
 
   Settings s_;
   media::MediaLimits limits_;
-  std::shared_ptr<Embedder> embedder_;
+  RunModels m_;
   std::unique_ptr<media::OcrEngine> ocr_;
   std::string models_dir_;
   std::unique_ptr<media::SpeechRecognizer> recognizer_;
@@ -380,8 +415,8 @@ class MultimodalExtractor : public Extractor {
     info_.version = kVersion;
     info_.description =
         "Splits a video into segments (by time, scene cuts or silences) and writes one document per segment with "
-        "its times, a keyframe thumbnail, the keyframe's visual embedding, the on-screen text (OCR) and the "
-        "transcript of its speech, embedded and indexed for full-text search. Audio files become timed transcript "
+        "its times, a keyframe thumbnail, the keyframe's visual embedding, objects and faces, the on-screen text "
+        "(OCR) and the transcript of its speech, embedded and indexed for full-text search. Audio files become timed transcript "
         "segments.";
     info_.input_types = {"video", "audio", "gif"};
     // One input for both kinds of media: the collection layer maps every
@@ -416,7 +451,14 @@ class MultimodalExtractor : public Extractor {
         {"height", field("integer", "Frame height in pixels.")},
         {"keyframe_time", field("number", "Time of the keyframe: the kept frame nearest the segment's middle.")},
         {"transcription", field("text", "The words spoken in the segment (PocketSphinx, US English).")},
-        {"ocr_text", field("text", "Text read on the keyframe (run_ocr).")}};
+        {"ocr_text", field("text", "Text read on the keyframe (run_ocr).")},
+        {"objects", {{"type", "array"}, {"items", {{"type", "object"}}},
+                     {"description", "Objects on the keyframe (detect_objects; CenterNet, COCO classes): [{label, "
+                                     "score, bbox: [x1, y1, x2, y2] in frame pixels}], strongest first."}}},
+        {"caption", field("text", "A sentence naming the keyframe's objects (\"A scene with two people and a "
+                                  "car.\"); empty when none.")},
+        {"faces", {{"type", "array"}, {"items", {{"type", "object"}}},
+                   {"description", "Faces on the keyframe (detect_faces; BlazeFace): [{bbox, score}], best first."}}}};
   }
 
   Result<std::vector<VectorOutput>> VectorOutputs(const Json& params) const override {
@@ -435,7 +477,7 @@ class MultimodalExtractor : public Extractor {
     text.storage_name = StorageName(kName, kVersion, "transcription");
     text.dimensions = embedder->dimensions();
     text.distance = embedder->distance();
-    text.description = "Dense embedding of each segment's transcript and on-screen text (" + model + ")";
+    text.description = "Dense embedding of each segment's transcript, caption and on-screen text (" + model + ")";
     text.model = model;
     text.supported_inputs = {"text"};
     VectorOutput lexical;
@@ -443,7 +485,7 @@ class MultimodalExtractor : public Extractor {
     lexical.storage_name = StorageName(kName, kVersion, "bm25");
     lexical.type = "sparse";
     lexical.distance = "bm25";
-    lexical.description = "Full-text index of each segment's transcript and on-screen text (BM25)";
+    lexical.description = "Full-text index of each segment's transcript, caption and on-screen text (BM25)";
     lexical.supported_inputs = {"text"};
     return std::vector<VectorOutput>{visual, text, lexical};
   }
@@ -482,17 +524,25 @@ class MultimodalExtractor : public Extractor {
     s.text_embedding = params.value("run_transcription_embedding", true);
     s.visual_embedding = params.value("run_multimodal_embedding", true);
     s.ocr = params.value("run_ocr", false);
+    s.objects = params.value("detect_objects", true);
+    s.faces = params.value("detect_faces", true);
     s.thumbnails = params.value("enable_thumbnails", true);
     s.segment_length = params.value("segment_length_seconds", 120.0);
-    std::shared_ptr<Embedder> embedder;
+    RunModels m;
     if (s.text_embedding) {
-      ASSIGN_OR_RETURN(embedder, models_.Get(params.value("embedding_model", std::string(kDefaultTextModel))));
+      ASSIGN_OR_RETURN(m.text, models_.Get(params.value("embedding_model", std::string(kDefaultTextModel))));
+    }
+    if (s.objects) {
+      ASSIGN_OR_RETURN(m.objects, models_.GetObjectDetector(kObjectDetectionModel));
+    }
+    if (s.faces) {
+      ASSIGN_OR_RETURN(m.faces, models_.GetFaceDetector(kFaceDetectionModel));
     }
     std::unique_ptr<media::OcrEngine> ocr;
     if (s.ocr) {
       ASSIGN_OR_RETURN(ocr, media::OcrEngine::Create("eng"));
     }
-    return std::unique_ptr<ExtractorRun>(new MultimodalRun(std::move(s), limits_, std::move(embedder), std::move(ocr), models_.models_dir()));
+    return std::unique_ptr<ExtractorRun>(new MultimodalRun(std::move(s), limits_, std::move(m), std::move(ocr), models_.models_dir()));
   }
 
  private:

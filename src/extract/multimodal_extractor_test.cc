@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "extract/models/model_registry.h"
@@ -188,7 +191,8 @@ TEST_F(MultimodalTest, TimeSplitIsExactAndOptionalOutputsCanBeOff) {
   std::string path = dir / "twelve.mp4";
   ASSERT_TRUE(mt::MakeShotsVideo(path, {{"testsrc2", 12}}));
   auto docs = Run({{"split_method", "time"}, {"time_split_interval", 5}, {"run_transcription", false},
-                   {"enable_thumbnails", false}, {"run_multimodal_embedding", false}},
+                   {"enable_thumbnails", false}, {"run_multimodal_embedding", false}, {"detect_objects", false},
+                   {"detect_faces", false}},
                   "video", path);
   ASSERT_TRUE(docs.ok()) << docs.status().ToString();
   ASSERT_EQ(docs->size(), 3u);
@@ -202,7 +206,48 @@ TEST_F(MultimodalTest, TimeSplitIsExactAndOptionalOutputsCanBeOff) {
     EXPECT_TRUE((*docs)[i].blobs.empty());
     EXPECT_TRUE((*docs)[i].vectors.empty());
     EXPECT_TRUE(f["keyframe_time"].is_null());
+    EXPECT_FALSE(f.contains("objects"));
+    EXPECT_FALSE(f.contains("faces"));
   }
+}
+
+// Real photos that Debian's opencv-doc ships, shown 3 s each: a football
+// match, then a portrait. Each scene's keyframe gets its objects, a caption
+// in the text embedding and full-text index, and its faces.
+TEST_F(MultimodalTest, KeyframesGetObjectsCaptionAndFaces) {
+  REQUIRE_FFMPEG();
+  const std::string football = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
+  const std::string portrait = "/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg";
+  if (!std::filesystem::exists(football) || !std::filesystem::exists(portrait)) {
+    GTEST_SKIP() << "opencv-doc's photos are missing: install opencv-doc (scripts/deps.sh)";
+  }
+  mt::TempDir dir;
+  std::string path = dir / "photos.mp4";
+  const std::string scale = "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,"
+                            "setsar=1,fps=25,format=yuv420p";
+  ASSERT_TRUE(mt::Ffmpeg("-loop 1 -t 3 -i \"" + football + "\" -loop 1 -t 3 -i \"" + portrait +
+                         "\" -filter_complex \"[0]" + scale + "[a];[1]" + scale + "[b];[a][b]concat=n=2:v=1\" " +
+                         mt::VideoEncoderArgs() + " \"" + path + "\""));
+  auto docs = Run({{"split_method", "scene"}, {"run_transcription", false}}, "video", path);
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_EQ(docs->size(), 2u);
+  const Json& match = (*docs)[0].fields;
+  std::set<std::string> labels;
+  for (const auto& o : match["objects"]) labels.insert(o["label"].get<std::string>());
+  EXPECT_TRUE(labels.count("sports ball")) << match["objects"];
+  EXPECT_TRUE(labels.count("person")) << match["objects"];
+  EXPECT_EQ(match["caption"].get<std::string>().rfind("A scene with ", 0), 0u) << match["caption"];
+  EXPECT_NE((*docs)[0].searchable_text.find("sports ball"), std::string::npos) << (*docs)[0].searchable_text;
+  const Json& face = (*docs)[1].fields;
+  ASSERT_EQ(face["faces"].size(), 1u) << face["faces"];
+  const Json& box = face["faces"][0]["bbox"];
+  EXPECT_GE(box[0].get<int>(), 0);
+  EXPECT_LE(box[2].get<int>(), 640);
+  EXPECT_LE(box[3].get<int>(), 360);
+  // The caption is part of the text the segment is embedded by.
+  bool has_text_vector = false;
+  for (const auto& [name, v] : (*docs)[0].vectors) has_text_vector = has_text_vector || name.find("transcription") != std::string::npos;
+  EXPECT_TRUE(has_text_vector);
 }
 
 TEST_F(MultimodalTest, LongScenesAreCutAtMaxSegmentDuration) {

@@ -4,6 +4,7 @@
 #include <tesseract/resultiterator.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <opencv2/imgproc.hpp>
@@ -137,13 +138,16 @@ class TesseractEngine : public OcrEngine {
     while (!out.text.empty() && std::isspace(static_cast<unsigned char>(out.text.back()))) out.text.pop_back();
     std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
     double sum = 0;
+    int line = -1;
     if (it) {
       do {
+        if (it->IsAtBeginningOf(tesseract::RIL_TEXTLINE)) ++line;
         std::unique_ptr<char[]> w(it->GetUTF8Text(tesseract::RIL_WORD));
         if (!w || w[0] == '\0') continue;
         OcrWord word;
         word.text = w.get();
         word.confidence = std::clamp(it->Confidence(tesseract::RIL_WORD) / 100.0f, 0.0f, 1.0f);
+        word.line = std::max(line, 0);
         int l = 0, t = 0, r = 0, b = 0;
         if (it->BoundingBox(tesseract::RIL_WORD, &l, &t, &r, &b)) {
           int x1 = static_cast<int>(l / scale), y1 = static_cast<int>(t / scale);
@@ -164,6 +168,19 @@ class TesseractEngine : public OcrEngine {
 };
 
 }  // namespace
+
+std::string ConfidentText(const OcrResult& r, float min_confidence) {
+  std::string out;
+  int line = -1;
+  for (const auto& w : r.words) {
+    if (w.confidence < min_confidence) continue;
+    if (std::count_if(w.text.begin(), w.text.end(), [](unsigned char c) { return std::isalnum(c); }) < 2) continue;
+    if (!out.empty()) out += w.line != line ? '\n' : ' ';
+    line = w.line;
+    out += w.text;
+  }
+  return out;
+}
 
 Result<std::unique_ptr<OcrEngine>> OcrEngine::Create(const std::string& language) {
   if (language.empty() || language.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+") !=

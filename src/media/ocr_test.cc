@@ -155,6 +155,26 @@ TEST_F(OcrTest, WordBoxesAreInTheCallersPixels) {
   EXPECT_NEAR(r->words[0].box.y, 14, 6);
 }
 
+TEST(Ocr, ConfidentTextKeepsSureWordsAndTheirLines) {
+  OcrResult r;
+  auto word = [&](const char* t, float c, int line) {
+    OcrWord w;
+    w.text = t;
+    w.confidence = c;
+    w.line = line;
+    r.words.push_back(w);
+  };
+  word("EXIT", 0.96f, 0);
+  word("ee", 0.45f, 0);      // fur read as letters: unsure
+  word("~-,@", 0.9f, 0);     // sure, but no letters
+  word("e", 0.85f, 0);       // one letter
+  word("Gate", 0.93f, 1);
+  word("12", 0.9f, 1);
+  EXPECT_EQ(ConfidentText(r), "EXIT\nGate 12");
+  EXPECT_EQ(ConfidentText(r, 0.95f), "EXIT");
+  EXPECT_EQ(ConfidentText(OcrResult{}), "");
+}
+
 TEST(Ocr, BlankImageReadsAsNothing) {
   auto engine = EngineOrNull();
   if (!engine) GTEST_SKIP() << "Tesseract English data is not installed (tesseract-ocr-eng)";

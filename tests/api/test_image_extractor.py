@@ -126,13 +126,15 @@ class ImageExtractorTest(ApiTestCase):
 
     def test_collection_describes_the_outputs(self):
         props = self.collection["output_schema"]["properties"]
-        for f in ("width", "height", "format", "mime_type", "exif", "phash", "ocr_text", "faces", "name"):
+        for f in ("width", "height", "format", "mime_type", "exif", "phash", "ocr_text", "faces", "objects",
+                  "caption", "name"):
             self.assertIn(f, props)
         uris = [v["feature_uri"] for v in self.collection["vector_indexes"]]
         for u in (VISUAL, PHASH, BM25):
             self.assertIn(u, uris)
-        # and the OCR text's embedding, by the default text model
-        self.assertEqual(len(uris), 4, uris)
+        self.assertIn("mixpeek://image_extractor@v1/mobilenet_v2", uris)  # the default image model
+        # and the caption and OCR text's embedding, by the default text model
+        self.assertEqual(len(uris), 5, uris)
 
     def test_documents_have_size_hash_and_a_thumbnail_behind_a_presigned_url(self):
         self.assertEqual(self.task["status"], "COMPLETED_WITH_ERRORS", self.task)

@@ -44,6 +44,12 @@ inline constexpr const char* kDefaultTextModel = "use-lite";
 // GloVe word vectors with SIF weighting (100-d): built in, far lighter and
 // faster, weaker on paraphrases.
 inline constexpr const char* kGloveModel = "glove-100d";
+// The vision models the media extractors use by default (scripts/fetch_tfjs.sh
+// converts them): MobileNetV2-1.4 image embeddings (1792-d), CenterNet objects
+// (80 COCO classes), BlazeFace face boxes.
+inline constexpr const char* kDefaultImageModel = "mobilenet-v2";
+inline constexpr const char* kObjectDetectionModel = "centernet";
+inline constexpr const char* kFaceDetectionModel = "blazeface";
 
 // `<dir of exe>/../.cache/models` when that exists (the binary in build/ of a
 // checkout), else "./.cache/models". A bare program name (found through PATH)
