@@ -3,11 +3,14 @@
 // (a colour gradient, random shapes and a line of text), then, on one thread,
 //   - decode only: read the file and cv::imdecode it to BGR (the floor of any
 //     image pipeline);
-//   - image_extractor@v1 with thumbnails, visual embedding and phash (run_ocr
-//     and detect_faces off): header check, decode, EXIF, hash, embedding,
-//     a 320-px JPEG thumbnail;
-//   - the same with detect_faces (Haar cascade);
-//   - the same with run_ocr (Tesseract) instead of faces.
+//   - image_extractor@v1 with thumbnails, hand-made visual features and
+//     phash (model null; run_ocr, detect_faces and detect_objects off):
+//     header check, decode, EXIF, hash, features, a 320-px JPEG thumbnail;
+//   - the same with the MobileNetV2 embedding (the default `model`);
+//   - the same with detect_faces (BlazeFace);
+//   - the same with detect_objects (CenterNet);
+//   - the same with run_ocr (Tesseract);
+//   - the defaults: all of the above.
 // Each is printed as images per second (best of --runs) with its ratio to
 // decode-only.
 //
@@ -95,7 +98,8 @@ int main(int argc, char** argv) {
     files.push_back(p);
   }
 
-  extract::ModelRegistry models(extract::DefaultModelsDir(argv[0]));
+  // No inference cache: every run computes every vector (the runs repeat the files).
+  extract::ModelRegistry models(extract::DefaultModelsDir(argv[0]), 0);
   strata::media::MediaLimits limits;
   auto extractor = extract::MakeImageExtractor(models, limits);
   auto make_run = [&](const strata::Json& given) {
@@ -136,19 +140,30 @@ int main(int argc, char** argv) {
     cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_COLOR);
     sink += m.cols;
   });
-  auto plain = make_run({{"run_ocr", false}, {"detect_faces", false}});
+  const strata::Json off = {{"run_ocr", false}, {"detect_faces", false}, {"detect_objects", false},
+                             {"model", nullptr}};
+  auto with = [&](const char* key, const strata::Json& value) {
+    strata::Json p = off;
+    p[key] = value;
+    return make_run(p);
+  };
+  auto plain = make_run(off);
   double base = Rate(files, runs, through(*plain));
-  auto faces = make_run({{"run_ocr", false}, {"detect_faces", true}});
-  double with_faces = Rate(files, runs, through(*faces));
-  auto ocr = make_run({{"run_ocr", true}, {"detect_faces", false}});
-  double with_ocr = Rate(files, std::min(runs, 1), through(*ocr));
+  double with_model = Rate(files, runs, through(*with("model", "mobilenet-v2")));
+  double with_faces = Rate(files, runs, through(*with("detect_faces", true)));
+  double with_objects = Rate(files, std::min(runs, 1), through(*with("detect_objects", true)));
+  double with_ocr = Rate(files, std::min(runs, 1), through(*with("run_ocr", true)));
+  double defaults = Rate(files, std::min(runs, 1), through(*make_run(strata::Json::object())));
 
-  std::printf("%d JPEGs 640x480, one thread, best of %d runs (OCR: 1 run)\n", count, runs);
+  std::printf("%d JPEGs 640x480, one thread, best of %d runs (objects, OCR, defaults: 1 run)\n", count, runs);
   std::printf("%-52s %9s %9s\n", "", "images/s", "vs decode");
   std::printf("%-52s %9.1f %9.2f\n", "decode only (read + cv::imdecode)", decode, 1.0);
-  std::printf("%-52s %9.1f %9.2f\n", "image_extractor: thumbnail + embedding + phash", base, base / decode);
-  std::printf("%-52s %9.1f %9.2f\n", "  + detect_faces", with_faces, with_faces / decode);
-  std::printf("%-52s %9.1f %9.2f\n", "  + run_ocr (no faces)", with_ocr, with_ocr / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "image_extractor: thumbnail + features + phash", base, base / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "  + MobileNetV2 embedding (model)", with_model, with_model / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "  + detect_faces (BlazeFace)", with_faces, with_faces / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "  + detect_objects (CenterNet)", with_objects, with_objects / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "  + run_ocr (Tesseract)", with_ocr, with_ocr / decode);
+  std::printf("%-52s %9.1f %9.2f\n", "defaults (all of the above)", defaults, defaults / decode);
   std::filesystem::remove_all(dir);
   return sink == 0 ? 1 : 0;
 }

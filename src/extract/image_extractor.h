@@ -1,16 +1,17 @@
 // image_extractor@v1: one document per image (JPEG, PNG, WebP, GIF's first
 // frame, TIFF, BMP). Writes its size, format, EXIF facts, a perceptual hash,
-// the text read in it (Tesseract OCR) and the faces found (Haar cascade), a
-// JPEG thumbnail (a blob of the document), and three vectors: a visual
-// embedding ("looks like"), the perceptual hash as a ±1 vector (near-duplicate
-// search by cosine), and a text embedding of the OCR text. The OCR text is also
-// indexed for full-text search. With `model` naming a neural image model of
-// the models directory (ModelRegistry::GetImageEmbedder), its vector is
-// written too.
+// the objects in it (CenterNet) with a caption naming them, the text read in
+// it (Tesseract OCR, confident words only), the faces found (BlazeFace), a
+// JPEG thumbnail (a blob of the document), and vectors: the image model's
+// embedding (`model`, MobileNetV2 by default, or a CLIP-style folder), hand-
+// made visual features, the perceptual hash as a ±1 vector (near-duplicate
+// search by cosine), and a text embedding of the caption and OCR text, which
+// are also indexed for full-text search. visual_description.h has the fields
+// it shares with video keyframes.
 //
 // A string given instead of a blob (a retriever's query) is decoded as an
-// image when its bytes are one (visual and hash vectors, and the text vector
-// of what OCR reads in it), else embedded as text (the text vector).
+// image when its bytes are one (the same vectors as a document), else
+// embedded as text (the text vector, and a CLIP model's text tower).
 #pragma once
 
 #include <memory>
