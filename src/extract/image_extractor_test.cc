@@ -298,6 +298,17 @@ TEST_F(ImageExtractorTest, GrayCmykOnePixelAndAnimatedGifDecode) {
     EXPECT_EQ(d->fields["height"], c.h) << c.file;
     EXPECT_EQ(d->blobs.size(), 1u) << c.file;
   }
+  // With every model on (objects, faces, MobileNetV2, OCR) the odd ones still
+  // give a document: nothing found in them, no error.
+  auto all = Start(Json::object());
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  for (const char* f : {"gray.jpg", "cmyk.jpg", "one.png", "anim.gif"}) {
+    auto d = RunOn(**all, f);
+    ASSERT_TRUE(d.ok()) << f << ": " << d.status().ToString();
+    EXPECT_TRUE(d->fields["objects"].is_array()) << f;
+    EXPECT_TRUE(d->fields["faces"].is_array()) << f;
+    ASSERT_NE(Vector(*d, "image_extractor_v1_embedding"), nullptr) << f;
+  }
   // The GIF's first frame is red.
   auto gif = Quick("anim.gif");
   auto thumb = media::DecodeImageBytes(gif->blobs.at(0).bytes, limits_);
