@@ -204,6 +204,14 @@ class ApiTestCase(unittest.TestCase):
     def tearDownClass(cls):
         if cls.server:
             cls.server.cleanup()
+        if getattr(cls, "dir", None):
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def make_temp_dir(cls, prefix):
+        """A folder for the class's fixtures (cls.dir), removed in tearDownClass."""
+        cls.dir = tempfile.mkdtemp(prefix=prefix)
+        return cls.dir
 
     def client(self, key=ADMIN_KEY, namespace=None):
         return Client(self.server.base, key=key, namespace=namespace, conformance=self.conformance)

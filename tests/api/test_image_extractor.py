@@ -7,10 +7,8 @@ JPEG ending as an item error of its batch while the others succeed. The
 images are drawn at test time with PIL."""
 import base64
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 import requests
@@ -75,7 +73,7 @@ class ImageExtractorTest(ApiTestCase):
         if exe is None:
             raise unittest.SkipTest("the image fixtures need python3 with PIL (python3-pil)")
         super().setUpClass()
-        cls.dir = tempfile.mkdtemp(prefix="strata-images-")
+        cls.make_temp_dir("strata-images-")
         script = os.path.join(cls.dir, "fixtures.py")
         with open(script, "w") as f:
             f.write(FIXTURES)
@@ -103,11 +101,6 @@ class ImageExtractorTest(ApiTestCase):
         cls.batch_id, task = submit(c, "pictures", ids)
         cls.task = wait_task(c, task)
 
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        if getattr(cls, "dir", None):
-            shutil.rmtree(cls.dir, ignore_errors=True)
 
     def documents(self):
         r = self.c.post("/v1/collections/pics/documents/list", {}, params={"limit": 100, "include_total": "true"})

@@ -5,10 +5,8 @@ page-2 block, and a broken PDF ending as an item error of its batch. The PDFs
 are made at test time by tests/media/make_pdf_fixtures.py (reportlab)."""
 import base64
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 from harness import REPO, ApiTestCase, Client
@@ -39,7 +37,7 @@ class PdfExtractorTest(ApiTestCase):
         if exe is None:
             raise unittest.SkipTest("the PDF fixtures need python3 with reportlab and PIL")
         super().setUpClass()
-        cls.dir = tempfile.mkdtemp(prefix="strata-pdf-")
+        cls.make_temp_dir("strata-pdf-")
         subprocess.run([exe, FIXTURES, cls.dir], check=True)
         c = cls.c = Client(cls.server.base, conformance=cls.conformance)
         r = c.post("/v1/namespaces", {"namespace_name": "pdfs", "feature_extractors": [
@@ -62,11 +60,6 @@ class PdfExtractorTest(ApiTestCase):
         cls.batch_id, task = submit(c, "papers", ids)
         cls.task = wait_task(c, task)
 
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        if getattr(cls, "dir", None):
-            shutil.rmtree(cls.dir, ignore_errors=True)
 
     def documents(self):
         r = self.c.post("/v1/collections/blocks/documents/list", {"sort": None},
