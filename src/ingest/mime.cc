@@ -141,7 +141,8 @@ bool MimeCompatibleWithBlobType(std::string_view mime, std::string_view blob_typ
   if (blob_type == "image") return StartsWith(m, "image/");
   if (blob_type == "pdf") return m == "application/pdf";
   if (blob_type == "video") {
-    return StartsWith(m, "video/") || m == "application/ogg" || m == "application/mp4" || octet;
+    return StartsWith(m, "video/") || m == "application/ogg" || m == "application/mp4" || octet ||
+           m == "image/gif";
   }
   if (blob_type == "audio") {
     return StartsWith(m, "audio/") || StartsWith(m, "video/") || m == "application/ogg" ||

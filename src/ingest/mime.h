@@ -41,7 +41,9 @@ std::string BlobTypeForMime(std::string_view mime);
 //    which is the real test for text);
 //  - "image": image/* only; "pdf": application/pdf only;
 //  - "video": video/*, application/ogg, application/mp4, octet-stream (raw or
-//    partial streams, e.g. MPEG-TS not starting on a sync byte);
+//    partial streams, e.g. MPEG-TS not starting on a sync byte), and
+//    image/gif: an animated GIF is a video without sound, and the video
+//    extractors decode it as one (no other image type: a still is not a video);
 //  - "audio": audio/*, and video/* too, because libmagic names a container
 //    (mp4, webm, ogg) after video even when it holds only audio; ogg/mp4 and
 //    octet-stream (e.g. MP3 without a frame header at the start);

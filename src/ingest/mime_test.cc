@@ -123,7 +123,17 @@ TEST(Mime, CompatibleWithBlobType) {
 
   EXPECT_TRUE(MimeCompatibleWithBlobType("video/mp4", "video"));
   EXPECT_TRUE(MimeCompatibleWithBlobType("application/octet-stream", "video"));
-  EXPECT_FALSE(MimeCompatibleWithBlobType("image/gif", "video"));
+  // An animated GIF may be declared as a video; no other image may, and a
+  // video is still not an image.
+  EXPECT_TRUE(MimeCompatibleWithBlobType("image/gif", "video"));
+  EXPECT_TRUE(MimeCompatibleWithBlobType(SniffMime(kGif), "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("image/png", "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("image/jpeg", "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("image/webp", "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("application/pdf", "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("text/plain", "video"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("video/mp4", "image"));
+  EXPECT_FALSE(MimeCompatibleWithBlobType("image/gif", "audio"));
   EXPECT_TRUE(MimeCompatibleWithBlobType("audio/mpeg", "audio"));
   EXPECT_TRUE(MimeCompatibleWithBlobType("video/webm", "audio"));  // audio-only webm
   EXPECT_FALSE(MimeCompatibleWithBlobType("application/pdf", "audio"));

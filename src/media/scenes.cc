@@ -36,7 +36,9 @@ double ContentScore(const cv::Mat& previous_bgr, const cv::Mat& bgr) {
 }
 
 SceneDetector::SceneDetector(double threshold, double min_scene_seconds)
-    : content_threshold_(threshold * kContentScorePerThreshold), min_scene_seconds_(min_scene_seconds) {}
+    : content_threshold_(threshold * kContentScorePerThreshold),
+      adaptive_floor_(threshold * kAdaptiveFloorPerThreshold),
+      min_scene_seconds_(min_scene_seconds) {}
 
 bool SceneDetector::Feed(const cv::Mat& bgr, double time) {
   cv::cvtColor(bgr, hsv_, cv::COLOR_BGR2HSV);
@@ -44,11 +46,21 @@ bool SceneDetector::Feed(const cv::Mat& bgr, double time) {
   if (prev_hsv_.empty() || prev_hsv_.size() != hsv_.size()) {
     last_score_ = 0;
     last_cut_ = time;
+    recent_.clear();
   } else {
     last_score_ = MeanAbsDiff(prev_hsv_, hsv_, diff_);
-    if (last_score_ >= content_threshold_ && time - last_cut_ >= min_scene_seconds_) {
+    // An empty window (a still since the last cut) counts as calm.
+    const double recent_high = recent_.empty() ? 0 : *std::max_element(recent_.begin(), recent_.end());
+    const bool fixed = last_score_ >= content_threshold_;
+    const bool adaptive = last_score_ >= adaptive_floor_ && last_score_ >= kAdaptiveRatio * recent_high;
+    if ((fixed || adaptive) && time - last_cut_ >= min_scene_seconds_) {
       cut = true;
       last_cut_ = time;
+      // The new scene's motion is measured afresh.
+      recent_.clear();
+    } else if (last_score_ >= kRepeatedFrameScore) {
+      recent_.push_back(last_score_);
+      if (recent_.size() > kAdaptiveWindow) recent_.pop_front();
     }
   }
   std::swap(prev_hsv_, hsv_);

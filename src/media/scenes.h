@@ -11,9 +11,28 @@
 // brightness but different colour (red to green) changes hue and saturation a
 // lot and luma little, and because it is the score the widely used
 // PySceneDetect tunes its default (27) for, on the same 0–255 scale.
+//
+// The average has a blind spot: a cut that changes only one channel is
+// diluted threefold. FFmpeg's testsrc2 pattern cut to solid blue (both
+// saturated and bright) moves hue by 54 (of OpenCV's 0–179) but saturation
+// and value by about 7, so it scores 22.6 and a fixed threshold of 27 misses
+// it; PySceneDetect's own ContentDetector misses it too (21.2 computed its
+// way, on full-size frames subsampled rather than area-averaged). So a second, adaptive test runs beside the fixed one,
+// after PySceneDetect's AdaptiveDetector: a frame is also a cut when its score
+// reaches a lower floor (15 by default) and is at least 3× the highest score
+// of the few frames before it. A cut stands out from the frames around it
+// however few channels it moves, while motion ramps up over several frames
+// and keeps the ratio low. Two departures from AdaptiveDetector, both because
+// decisions are made as frames stream: its window is centred (two frames
+// each side) and ours looks back only, so we compare against the window's
+// highest score rather than its mean, which keeps a burst of motion from
+// looking like a cut; and repeated frames (score under 0.5: animation on
+// twos or threes, frame-rate conversions) are left out of the window, so the
+// zeros they score do not make every real change look like a jump.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
@@ -46,11 +65,21 @@ double ContentScore(const cv::Mat& previous_bgr, const cv::Mat& bgr);
 // Hard cuts in a stream of frames.
 class SceneDetector {
  public:
+  // The adaptive test (see the top of this file): a frame whose score is at
+  // least threshold × kAdaptiveFloorPerThreshold (0.5 gives AdaptiveDetector's
+  // min_content_val of 15, so one knob moves both tests) and at least
+  // kAdaptiveRatio × the highest score of the last kAdaptiveWindow frames that
+  // were not repeats (scored kRepeatedFrameScore or more) since the last cut.
+  static constexpr double kAdaptiveFloorPerThreshold = 30.0;
+  static constexpr double kAdaptiveRatio = 3.0;
+  static constexpr size_t kAdaptiveWindow = 4;
+  static constexpr double kRepeatedFrameScore = 0.5;
+
   // A cut is a frame whose content score against the previous frame is at
-  // least threshold × kContentScorePerThreshold, at least min_scene_seconds
-  // after the previous cut (so the frames of a flash or of a fast dissolve do
-  // not make scenes of their own: they join the scene they start;
-  // PySceneDetect's min_scene_len is 15 frames).
+  // least threshold × kContentScorePerThreshold, or passes the adaptive test,
+  // at least min_scene_seconds after the previous cut (so the frames of a
+  // flash or of a fast dissolve do not make scenes of their own: they join
+  // the scene they start; PySceneDetect's min_scene_len is 15 frames).
   explicit SceneDetector(double threshold = 0.5, double min_scene_seconds = 0.6);
   // The next frame (BGR, any fixed size): true when a new scene starts at it.
   bool Feed(const cv::Mat& bgr, double time);
@@ -58,8 +87,10 @@ class SceneDetector {
 
  private:
   double content_threshold_;
+  double adaptive_floor_;
   double min_scene_seconds_;
   cv::Mat prev_hsv_, hsv_, diff_;
+  std::deque<double> recent_;  // the adaptive window: scores of the last non-repeated frames
   double last_cut_ = 0;
   double last_score_ = 0;
 };

@@ -1,8 +1,10 @@
 // Segmenting videos: scene cuts found within ±0.2 s of the true cuts of
-// fixtures joined from lavfi sources, no spurious cut on a static shot, on a
-// slow pan or on moving content; time splits exact to the frame; long scenes
-// cut at max_segment_duration; silence splits in the middle of the pauses of
-// espeak-ng speech; and the keyframe picker's bounded choice of the middle.
+// fixtures joined from lavfi sources (also cuts that move only hue, found by
+// the adaptive test), no spurious cut on a static shot, on a slow pan, on
+// moving content or on motion with repeated frames; time splits exact to the
+// frame; long scenes cut at max_segment_duration; silence splits in the
+// middle of the pauses of espeak-ng speech; and the keyframe picker's bounded
+// choice of the middle.
 #include "media/scenes.h"
 
 #include <gtest/gtest.h>
@@ -28,15 +30,18 @@ using video_testing::TempDir;
 // The times at which segments start (the first excluded) when `path` is
 // split with `opts`.
 // `quiet_score`, when given, receives the highest content score of the
-// frames that did not start a segment.
+// frames that did not start a segment; `cut_scores` the scores of those that
+// did.
 std::vector<double> SegmentStarts(const std::string& path, const SplitOptions& opts,
-                                  std::vector<int64_t>* frames = nullptr, double* quiet_score = nullptr) {
+                                  std::vector<int64_t>* frames = nullptr, double* quiet_score = nullptr,
+                                  std::vector<double>* cut_scores = nullptr) {
   FrameSegmenter seg(opts);
   std::vector<double> starts;
   auto info = DecodeVideo(path, {}, {}, [&](const VideoFrame& f) -> Status {
     if (seg.StartsSegment(f.small, f.time)) {
       starts.push_back(f.time);
       if (frames) frames->push_back(f.index);
+      if (cut_scores) cut_scores->push_back(seg.last_scene_score());
     } else if (quiet_score) {
       *quiet_score = std::max(*quiet_score, seg.last_scene_score());
     }
@@ -75,6 +80,63 @@ TEST(Scenes, CutsBetweenSimilarlyBrightColours) {
   // Red to green to blue: luma changes little, hue a lot.
   ASSERT_TRUE(MakeShotsVideo(path, {{"color=c=0xc03030", 2}, {"color=c=0x30a030", 2}, {"color=c=0x3030c0", 2}}));
   ExpectCutsNear(SegmentStarts(path, SceneSplit()), {2.0, 4.0});
+}
+
+TEST(Scenes, CutThatMovesOnlyHueIsFound) {
+  REQUIRE_FFMPEG();
+  TempDir dir;
+  std::string path = dir / "hue.mp4";
+  // testsrc2's colours are saturated and bright like pure blue: across the
+  // cut hue moves a lot, saturation and value little.
+  ASSERT_TRUE(MakeShotsVideo(path, {{"testsrc2", 3}, {"color=c=blue", 2}, {"testsrc2", 2}}));
+  std::vector<double> scores;
+  ExpectCutsNear(SegmentStarts(path, SceneSplit(), nullptr, nullptr, &scores), {3.0, 5.0});
+  // Both cuts score under the fixed threshold (27): the adaptive test finds them.
+  for (double s : scores) EXPECT_LT(s, 0.5 * kContentScorePerThreshold);
+  std::printf("content score at the hue-only cuts: %s\n", ::testing::PrintToString(scores).c_str());
+}
+
+// Uniform BGR frames whose content scores are known: pure green is HSV (60,
+// 255, 255) and pure blue (120, 255, 255), so green to blue scores 60 / 3 =
+// 20, under the fixed threshold (27) and over the adaptive floor (15); a
+// green `v_drop` levels darker scores v_drop / 3.
+cv::Mat Green(int v_drop = 0) { return cv::Mat(90, 160, CV_8UC3, cv::Scalar(0, 255 - v_drop, 0)); }
+cv::Mat Blue() { return cv::Mat(90, 160, CV_8UC3, cv::Scalar(255, 0, 0)); }
+
+TEST(Scenes, AdaptiveTestFindsACutThatStandsOut) {
+  EXPECT_NEAR(ContentScore(Green(), Blue()), 20.0, 0.01);
+  // 2 s of green flickering by `flicker` levels (scores flicker / 3), ending
+  // on full green, then one frame of `last`: the cuts found.
+  auto cuts = [](double threshold, int flicker, const cv::Mat& last) {
+    SceneDetector d(threshold, 0.6);
+    std::vector<int> found;
+    for (int i = 0; i < 50; ++i) {
+      if (d.Feed(i % 2 ? Green() : Green(flicker), i / 25.0)) found.push_back(i);
+    }
+    if (d.Feed(last, 2.0)) found.push_back(50);
+    return found;
+  };
+  // After a calm shot (scores 1.7) the hue-only change (20) is a cut.
+  EXPECT_EQ(cuts(0.5, 5, Blue()), std::vector<int>{50});
+  // After a busy one (scores 8) it does not stand out threefold: no cut.
+  EXPECT_TRUE(cuts(0.5, 24, Blue()).empty());
+  // Under the floor (a change of 12 after calm): no cut.
+  EXPECT_TRUE(cuts(0.5, 5, Green(36)).empty());
+  // The threshold moves the floor too: at 0.8 it is 24, over 20.
+  EXPECT_TRUE(cuts(0.8, 5, Blue()).empty());
+  EXPECT_EQ(cuts(0.3, 5, Blue()), std::vector<int>{50});
+}
+
+TEST(Scenes, RepeatedFramesDoNotMakeMotionLookLikeCuts) {
+  // Big motion animated on threes: each change scores 20 and is followed by
+  // two repeated frames scoring 0. The repeats stay out of the adaptive
+  // window, so no change stands out from the ones before it.
+  SceneDetector d(0.5, 0.6);
+  std::vector<int> found;
+  for (int i = 0; i < 250; ++i) {
+    if (d.Feed((i / 3) % 2 ? Blue() : Green(), i / 25.0)) found.push_back(i);
+  }
+  EXPECT_TRUE(found.empty()) << ::testing::PrintToString(found);
 }
 
 TEST(Scenes, NoSpuriousCutOnStaticShotSlowPanOrMotion) {

@@ -3,7 +3,9 @@ times (ffmpeg lavfi shots) and a sentence spoken in its second scene
 (espeak-ng) goes into a bucket; a collection splitting by scene writes one
 document per scene with its times, frames and a keyframe thumbnail in
 document_blobs; a search for a spoken word ranks that scene first; a file
-that is not a video fails alone."""
+that is not a video fails alone. An animated GIF (red, then a hard cut to
+blue) uploaded into a `video` field is split at its cut; a PNG there is
+refused."""
 import base64
 import os
 import shutil
@@ -174,6 +176,99 @@ class VideoExtractorTest(ApiTestCase):
             self.assertIn(self.refused["liar"].status_code, (400, 415, 422), self.refused["liar"].text)
         self.assertEqual(self.task["status"], "COMPLETED_WITH_ERRORS", self.task)
         self.assertEqual(len(self.scenes()), 4)
+
+def make_gif(folder):
+    """A 4 s animated GIF at 10 fps: solid red for 2 s, then a hard cut to
+    solid blue for 2 s."""
+    out = os.path.join(folder, "cut.gif")
+    run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error",
+         "-f", "lavfi", "-t", "2", "-i", "color=c=red:s=160x120:r=10",
+         "-f", "lavfi", "-t", "2", "-i", "color=c=blue:s=160x120:r=10",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", out])
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def make_png(folder):
+    out = os.path.join(folder, "still.png")
+    run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:s=64x64",
+         "-frames:v", "1", out])
+    with open(out, "rb") as f:
+        return f.read()
+
+
+@unittest.skipUnless(shutil.which("ffmpeg"), "the ffmpeg command line makes the fixture")
+class GifDeclaredAsVideoTest(ApiTestCase):
+    """An animated GIF uploaded into a bucket field of type video is taken
+    (it is a video without sound) and split into scenes like any video; a
+    still image in the same field is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        folder = tempfile.mkdtemp(prefix="strata-gif-")
+        try:
+            gif, png = make_gif(folder), make_png(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        c = cls.c = Client(cls.server.base, conformance=cls.conformance)
+        r = c.post("/v1/namespaces", {"namespace_name": "gifs", "feature_extractors": [
+            {"feature_extractor_name": "multimodal_extractor", "version": "v1"}]})
+        assert r.status_code == 200, r.text
+        c.namespace = "gifs"
+        r = c.post("/v1/buckets", {"bucket_name": "animations", "bucket_schema": {"properties": {
+            "video": {"type": "video"}}}})
+        assert r.status_code == 200, r.text
+        r = c.post("/v1/collections", {
+            "collection_name": "gif_scenes", "source": {"type": "bucket", "bucket_ids": ["animations"]},
+            "feature_extractor": {"feature_extractor_name": "multimodal_extractor", "version": "v1",
+                                  "input_mappings": {"video": "video"},
+                                  "parameters": {"split_method": "scene"}}})
+        assert r.status_code == 200, r.text
+
+        def upload(data, mime, filename):
+            return c.post("/v1/buckets/animations/objects", {"blobs": [
+                {"property": "video", "type": "video",
+                 "data": {"base64": base64.b64encode(data).decode(), "mime_type": mime, "filename": filename}}]})
+
+        cls.gif_upload = upload(gif, "image/gif", "cut.gif")
+        cls.png_upload = upload(png, "image/png", "still.png")
+        cls.task = None
+        if cls.gif_upload.status_code == 200:
+            _, task = submit(c, "animations", [cls.gif_upload.json()["object_id"]])
+            cls.task = wait_task(c, task, timeout=300)
+
+    def test_gif_is_taken_into_a_video_field(self):
+        self.assertEqual(self.gif_upload.status_code, 200, self.gif_upload.text)
+        obj = self.c.get(f"/v1/buckets/animations/objects/{self.gif_upload.json()['object_id']}").json()
+        blob = next(b for b in obj["blobs"] if b["property"] == "video")
+        self.assertEqual(blob["details"]["mime_type"], "image/gif")
+
+    def test_still_image_is_refused_in_a_video_field(self):
+        body = self.assertError(self.png_upload, 422, "ValidationError")
+        self.assertIn("image/png", body["error"]["message"])
+
+    def test_gif_is_split_at_its_cut(self):
+        self.assertIsNotNone(self.task, self.gif_upload.text)
+        self.assertEqual(self.task["status"], "COMPLETED", self.task)
+        r = self.c.post("/v1/collections/gif_scenes/documents/list",
+                        {"sort": {"field": "start_time", "direction": "asc"}}, params={"limit": 100})
+        self.assertEqual(r.status_code, 200, r.text)
+        docs = r.json()["results"]
+        self.assertEqual(len(docs), 2, [(d.get("start_time"), d.get("end_time")) for d in docs])
+        self.assertAlmostEqual(docs[0]["start_time"], 0.0, delta=0.01)
+        self.assertAlmostEqual(docs[0]["end_time"], 2.0, delta=0.2)
+        self.assertAlmostEqual(docs[1]["start_time"], 2.0, delta=0.2)
+        self.assertAlmostEqual(docs[1]["end_time"], 4.0, delta=0.2)
+        # Every one of the 40 frames was decoded: the cut is frame 20 of 10 fps.
+        self.assertEqual(docs[1]["fps"], 10)
+        self.assertEqual((docs[1]["start_frame"], docs[1]["end_frame"]), (20, 40))
+        self.assertEqual((docs[1]["width"], docs[1]["height"]), (160, 120))
+        for i, d in enumerate(docs):
+            self.assertEqual(d["segment_index"], i)
+            thumbs = [b for b in d["document_blobs"] if b["field"] == "thumbnail"]
+            self.assertEqual(len(thumbs), 1, d["document_blobs"])
+
 
 if __name__ == "__main__":
     unittest.main()
