@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "filter/regex.h"
 
@@ -147,43 +149,74 @@ bool AnyMatches(Op op, const Node& c, const Json& field) {
   return false;
 }
 
-bool TextMatches(const Json& query, const Json& field) {
+// Calls `visit` on each value that segments[i..] reach from `cur` until it
+// returns true, and says whether it did. Unlike FindPath, an array met with
+// segments left fans out to its elements that are objects, so "objects.label"
+// reaches the label of every object in the "objects" array (filter.h). The
+// document itself never fans out: SQL reads it as an object.
+template <typename Visit>
+bool AnyReached(const Json& cur, const std::vector<std::string>& segments, size_t i,
+                const Visit& visit) {
+  if (i == segments.size()) return visit(cur);
+  if (cur.is_object()) {
+    auto it = cur.find(segments[i]);
+    return it != cur.end() && AnyReached(*it, segments, i + 1, visit);
+  }
+  if (cur.is_array() && i > 0) {
+    for (const Json& elem : cur) {
+      // Arrays directly inside the array contribute nothing (filter.h).
+      if (elem.is_object() && AnyReached(elem, segments, i, visit)) return true;
+    }
+  }
+  return false;
+}
+
+// The words of every string reached (and of their string elements) count
+// together, so a query may be split across the objects of an array.
+bool TextMatches(const Json& query, const std::vector<std::string>& segments, const Json& doc) {
   if (!query.is_string()) return false;
+  std::vector<std::string> wanted = TextTokens(query.get_ref<const std::string&>());
+  if (wanted.empty()) return false;
   std::unordered_set<std::string> words;
   auto add = [&](const Json& s) {
     if (!s.is_string()) return;
     for (std::string& t : TextTokens(s.get_ref<const std::string&>())) words.insert(std::move(t));
   };
-  if (field.is_array()) {
-    for (const Json& e : field) add(e);
-  } else {
-    add(field);
-  }
-  std::vector<std::string> wanted = TextTokens(query.get_ref<const std::string&>());
-  if (wanted.empty()) return false;
+  AnyReached(doc, segments, 0, [&](const Json& field) {
+    if (field.is_array()) {
+      for (const Json& e : field) add(e);
+    } else {
+      add(field);
+    }
+    return false;  // collect from every value
+  });
   for (const std::string& w : wanted) {
     if (!words.contains(w)) return false;
   }
   return true;
 }
 
+// A condition holds when ANY reached value satisfies it; ne, nin and the
+// `false` forms of exists and is_null are the negations of eq, in, exists and
+// is_null, so they hold when nothing is reached.
 bool MatchesCondition(const Node& c, const Json& doc) {
-  const Json* field = FindPath(doc, c.field);
+  const std::vector<std::string> segments = SplitPath(c.field);
+  auto any = [&](const auto& visit) { return AnyReached(doc, segments, 0, visit); };
   // exists/is_null take `true` unless told false (the parser's default).
   bool positive = !(c.value.is_boolean() && !c.value.get<bool>());
   switch (c.op) {
     case Op::kExists:
-      return (field != nullptr) == positive;
+      return any([](const Json&) { return true; }) == positive;
     case Op::kIsNull:
-      return (field != nullptr && field->is_null()) == positive;
+      return any([](const Json& v) { return v.is_null(); }) == positive;
     case Op::kNe:
-      return !(field && AnyMatches(Op::kEq, c, *field));
+      return !any([&](const Json& v) { return AnyMatches(Op::kEq, c, v); });
     case Op::kNin:
-      return !(field && AnyMatches(Op::kIn, c, *field));
+      return !any([&](const Json& v) { return AnyMatches(Op::kIn, c, v); });
     case Op::kText:
-      return field != nullptr && TextMatches(c.value, *field);
+      return TextMatches(c.value, segments, doc);
     default:
-      return field != nullptr && AnyMatches(c.op, c, *field);
+      return any([&](const Json& v) { return AnyMatches(c.op, c, v); });
   }
 }
 

@@ -20,9 +20,21 @@
 //   object that sets it; nested objects and conditions may override it.
 //
 // Values
-//   - Field paths are dotted; a step that is missing or not an object makes
-//     the field missing. Segments must be non-empty and free of '"', '\' and
-//     control characters (they become quoted SQLite JSON path keys).
+//   - Field paths are dotted; a step that is missing or neither an object nor
+//     an array makes the field missing. Segments must be non-empty and free
+//     of '"', '\' and control characters (they become quoted SQLite JSON path
+//     keys).
+//   - Arrays of objects (MongoDB/Elasticsearch style): when a step reaches an
+//     array and segments are left, the walk continues in each element that
+//     is an object; other elements (scalars, nested arrays) contribute
+//     nothing. This repeats at every level, so "frames.objects.label" steps
+//     through two arrays. A path may therefore reach several values; a path
+//     through plain objects reaches one, as it always did. The document
+//     itself is an object and never fans out.
+//   - A condition matches when ANY reached value matches under the rules
+//     below (so separate conditions on "objects.label" and "objects.score"
+//     may be met by different objects). exists: at least one value is
+//     reached (null counts); is_null: some reached value is null.
 //   - Numbers compare numerically and exactly (1 == 1.0; integers beyond
 //     int64 behave as doubles, as in SQLite). Booleans equal only booleans
 //     (true != 1), null equals only null. Values of different kinds are never
@@ -36,7 +48,8 @@
 //     are elements of kind array and match nothing). `contains` on an array
 //     means some element equals the value; on a string, substring; on any
 //     other kind it matches nothing. ne = NOT eq and nin = NOT in, so both
-//     match documents where the field is missing.
+//     match documents where the field is missing, and neither matches when
+//     any reached value (or element) equals the value.
 //
 // Operators and the values they take (anything else is a validation error)
 //   eq, ne, contains              string, number, boolean or null
@@ -52,8 +65,9 @@
 //                                 NOT(present and null)
 //   text                          string with at least one word: every word of
 //                                 the query occurs among the field's words
-//                                 (TextTokens); for an array field the words of
-//                                 all its string elements count together.
+//                                 (TextTokens); the words of all reached
+//                                 strings and of their string elements
+//                                 count together.
 //                                 Evaluated in memory only (SQL marks it
 //                                 inexact).
 //   A value {"type": "dynamic", "field": "INPUT.x"} is replaced at parse time

@@ -324,7 +324,79 @@ TEST(FilterEval, ArraysMatchAnyElement) {
                 R"({"tags": ["ml", "ai"]})"));
   EXPECT_FALSE(M(R"({"field": "tags", "operator": "in", "value": []})", R"({"tags": ["ml"]})"));
   EXPECT_FALSE(M(R"({"a": 1})", R"({"a": {"x": 1}})"));  // objects never match
-  EXPECT_FALSE(M(R"({"a.x": 1})", R"({"a": [{"x": 1}]})"));  // no path through arrays
+}
+
+// A path steps into every object of an array it meets (filter.h), the way
+// detections are stored: "objects": [{"label": ..., "score": ...}, ...].
+TEST(FilterEval, PathsFanOutThroughArraysOfObjects) {
+  const char* image = R"({"objects": [{"label": "person", "score": 0.8, "tags": ["adult", "outdoor"]},
+                                      {"label": "Sports Ball", "score": 0.4}],
+                          "meta": {"author": "Ann"}})";
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "in", "value": ["sports ball"]})", image));
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "in", "value": ["sports ball"],
+                     "case_sensitive": true})", image));
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "in", "value": ["car", "dog"]})", image));
+  EXPECT_TRUE(M(R"({"objects.label": "PERSON"})", image));
+  EXPECT_FALSE(M(R"({"objects.label": "car"})", image));
+  EXPECT_TRUE(M(R"({"meta.author": "ann"})", image));  // plain objects as before
+  // ne/nin are NOT eq/NOT in: one matching object is enough to exclude.
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "ne", "value": "person"})", image));
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "ne", "value": "car"})", image));
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "nin", "value": ["dog", "sports ball"]})", image));
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "nin", "value": ["dog"]})", image));
+  EXPECT_TRUE(M(R"({"field": "objects.score", "operator": "gt", "value": 0.5})", image));
+  EXPECT_FALSE(M(R"({"field": "objects.score", "operator": "gt", "value": 0.9})", image));
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "starts_with", "value": "sports"})", image));
+  // Conditions are separate: each may be satisfied by a different object.
+  EXPECT_TRUE(M(R"({"AND": [{"objects.label": "sports ball"},
+                            {"field": "objects.score", "operator": "gt", "value": 0.7}]})", image));
+  // A reached array still matches by any element, one level.
+  EXPECT_TRUE(M(R"({"objects.tags": "outdoor"})", image));
+  EXPECT_TRUE(M(R"({"field": "objects.tags", "operator": "contains", "value": "adult"})", image));
+  EXPECT_FALSE(M(R"({"objects.bbox": 1})", R"({"objects": [{"bbox": [[1, 2]]}]})"));
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "text", "value": "ball person"})", image));
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "text", "value": "ball dog"})", image));
+}
+
+TEST(FilterEval, FanOutExistsAndIsNull) {
+  const char* some_null = R"({"objects": [{"label": null}, {"label": "cat"}]})";
+  const char* some_missing = R"({"objects": [{"score": 1}, {"label": "cat"}]})";
+  auto cond = [](const char* op, bool value) {
+    return std::string(R"({"field": "objects.label", "operator": ")") + op + R"(", "value": )" +
+           (value ? "true" : "false") + "}";
+  };
+  EXPECT_TRUE(M(cond("exists", true), some_missing));
+  EXPECT_TRUE(M(cond("exists", true), R"({"objects": [{"label": null}]})"));  // null counts
+  EXPECT_FALSE(M(cond("exists", true), R"({"objects": [{"score": 1}, "label"]})"));
+  EXPECT_FALSE(M(cond("exists", true), R"({"objects": []})"));
+  EXPECT_TRUE(M(cond("exists", false), R"({"objects": [{"score": 1}]})"));
+  EXPECT_FALSE(M(cond("exists", false), some_missing));
+  EXPECT_TRUE(M(cond("is_null", true), some_null));
+  EXPECT_FALSE(M(cond("is_null", false), some_null));  // the negation of is_null
+  EXPECT_FALSE(M(cond("is_null", true), some_missing));  // missing is not null
+  EXPECT_TRUE(M(cond("is_null", false), some_missing));
+}
+
+TEST(FilterEval, FanOutNestsAndSkipsNonObjects) {
+  // Arrays of objects inside arrays of objects fan out again at each level.
+  const char* video = R"({"frames": [{"objects": [{"label": "cat"}]},
+                                     {"objects": [{"label": "dog"}, {"label": "bird"}]},
+                                     {"objects": {"label": "fish"}}]})";
+  EXPECT_TRUE(M(R"({"frames.objects.label": "dog"})", video));
+  EXPECT_TRUE(M(R"({"frames.objects.label": "fish"})", video));
+  EXPECT_FALSE(M(R"({"frames.objects.label": "cow"})", video));
+  EXPECT_FALSE(M(R"({"field": "frames.objects.label", "operator": "nin", "value": ["cat", "cow"]})", video));
+  // Elements that are not objects contribute nothing, arrays of arrays included.
+  const char* mixed = R"({"objects": ["person", 1, null, [{"label": "dog"}], {"label": "cat"}]})";
+  EXPECT_TRUE(M(R"({"objects.label": "cat"})", mixed));
+  EXPECT_FALSE(M(R"({"objects.label": "person"})", mixed));
+  EXPECT_FALSE(M(R"({"objects.label": "dog"})", mixed));
+  EXPECT_FALSE(M(R"({"grid.label": "dog"})", R"({"grid": [[{"label": "dog"}]]})"));
+  EXPECT_FALSE(M(R"({"field": "grid.label", "operator": "exists"})", R"({"grid": [[{"label": "dog"}]]})"));
+  EXPECT_TRUE(M(R"({"field": "grid.label", "operator": "ne", "value": "dog"})", R"({"grid": [[{"label": "dog"}]]})"));
+  // A scalar on the way still makes the field missing.
+  EXPECT_FALSE(M(R"({"field": "objects.label", "operator": "exists"})", R"({"objects": "person"})"));
+  EXPECT_TRUE(M(R"({"field": "objects.label", "operator": "ne", "value": "person"})", R"({"objects": "person"})"));
 }
 
 TEST(FilterEval, Contains) {

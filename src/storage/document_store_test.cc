@@ -139,6 +139,117 @@ TEST_F(DocumentStoreTest, PayloadIndexesFollowTheNamespaceAndKeepAnswersExact) {
   ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kNamespace, Scope{a_.org, ""}, "ns_a"); }).ok());
 }
 
+// A document of collection col_1, as a JSON object.
+Status PutDocument(MetadataStore& store, const Scope& scope, const std::string& id, const Json& doc) {
+  return store.Write([&](Writer& w) { return w.Upsert(Kind::kDocument, scope, Record{id, "col_1", {}, {}, {}, doc}); });
+}
+
+// The sorted ids of the documents a filter lists.
+std::vector<std::string> MatchingIds(MetadataStore& store, const Scope& scope, const Json& filter_json) {
+  std::vector<std::string> ids;
+  auto f = filter::Parse(filter_json);
+  EXPECT_TRUE(f.ok());
+  EXPECT_TRUE(store.Read([&](Reader& r) -> Status {
+    ListQuery q;
+    q.filter = &*f;
+    q.limit = 100;
+    ASSIGN_OR_RETURN(auto page, r.List(Kind::kDocument, scope, q));
+    for (auto& rec : page.records) ids.push_back(rec.id);
+    return Status::Ok();
+  }).ok());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// Filters on a nested path step through arrays of objects (filter.h); an
+// index on such a path must hold what they reach there, however the document
+// got into the store: before the index was declared, after it, or rewritten
+// between an object and an array of objects.
+TEST_F(DocumentStoreTest, PayloadIndexesOnNestedPathsReachIntoArraysOfObjects) {
+  auto put = [&](const std::string& id, const Json& doc) { return PutDocument(*store_, a_, id, doc); };
+  auto matching = [&](const Json& filter_json) { return MatchingIds(*store_, a_, filter_json); };
+  const Json person = {{"objects.label", "person"}};
+  const Json dogs = {{"field", "frames.objects.label"}, {"operator", "in"}, {"value", {"dog"}}};
+  const Json not_person = {{"field", "objects.label"}, {"operator", "nin"}, {"value", {"person"}}};
+  ASSERT_TRUE(put("doc_1", Json::parse(R"({"objects": [{"label": "car"}, {"label": "Person"}]})")).ok());
+  ASSERT_TRUE(put("doc_2", Json::parse(R"({"frames": [{"objects": [{"label": "dog"}]}]})")).ok());
+  ASSERT_TRUE(store_->Write([&](Writer& w) {
+    return w.Update(Kind::kNamespace, Scope{a_.org, ""},
+                    Record{"ns_a", "", "a", {}, {}, Json{{"payload_indexes", {{{"field_name", "objects.label"}},
+                                                                               {{"field_name", "frames.objects.label"}}}}}});
+  }).ok());
+  // One object: a plain path. Then an array holding no object.
+  ASSERT_TRUE(put("doc_3", Json::parse(R"({"objects": {"label": "person"}})")).ok());
+  ASSERT_TRUE(put("doc_4", Json::parse(R"({"objects": ["person", [{"label": "person"}]]})")).ok());
+  ASSERT_TRUE(put("doc_5", Json::parse(R"({"objects": [{"label": "cat"}, {"label": "person"}]})")).ok());
+  EXPECT_EQ(matching(person), (std::vector<std::string>{"doc_1", "doc_3", "doc_5"}));
+  EXPECT_EQ(matching(dogs), (std::vector<std::string>{"doc_2"}));
+  EXPECT_EQ(matching(not_person), (std::vector<std::string>{"doc_2", "doc_4"}));
+
+  // An object becomes an array of them, an array an object, at either level.
+  ASSERT_TRUE(put("doc_3", Json::parse(R"({"objects": [{"label": "cat"}]})")).ok());
+  ASSERT_TRUE(put("doc_5", Json::parse(R"({"objects": {"label": "cat"}})")).ok());
+  ASSERT_TRUE(put("doc_2", Json::parse(R"({"frames": {"objects": [{"label": "dog"}, {"label": "person"}]}})")).ok());
+  EXPECT_EQ(matching(person), (std::vector<std::string>{"doc_1"}));
+  EXPECT_EQ(matching({{"objects.label", "cat"}}), (std::vector<std::string>{"doc_3", "doc_5"}));
+  EXPECT_EQ(matching(dogs), (std::vector<std::string>{"doc_2"}));
+  ASSERT_TRUE(put("doc_3", Json::parse(R"({"objects": {"label": "person"}})")).ok());  // and back
+  EXPECT_EQ(matching(person), (std::vector<std::string>{"doc_1", "doc_3"}));
+  EXPECT_EQ(matching({{"objects.label", "cat"}}), (std::vector<std::string>{"doc_5"}));
+}
+
+// A store whose payload indexes were filled before paths stepped through
+// arrays of objects (only what plain navigation reaches) is brought up to
+// date on upgrade: existing documents, and those written after.
+TEST_F(DocumentStoreTest, UpgradedPayloadIndexesReachIntoArraysOfObjects) {
+  auto put = [&](const std::string& id, const Json& doc) { return PutDocument(*store_, a_, id, doc); };
+  auto matching = [&](const Json& filter_json) { return MatchingIds(*store_, a_, filter_json); };
+  ASSERT_TRUE(store_->Write([&](Writer& w) {
+    return w.Update(Kind::kNamespace, Scope{a_.org, ""},
+                    Record{"ns_a", "", "a", {}, {}, Json{{"payload_indexes", {{{"field_name", "objects.label"}},
+                                                                               {{"field_name", "cat"}}}}}});
+  }).ok());
+  ASSERT_TRUE(put("doc_1", Json::parse(R"({"objects": [{"label": "person"}, {"label": "dog"}], "cat": "news"})")).ok());
+  ASSERT_TRUE(put("doc_2", Json::parse(R"({"objects": {"label": "person"}, "cat": ["sport", "news"]})")).ok());
+  store_.reset();
+  // Back to the schema before migration 8: its triggers and the rows they wrote.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "t.db").string().c_str(), &db), SQLITE_OK);
+  const std::string fill =
+      "  INSERT INTO payload_values (doc, path, type, value, folded)"
+      "  SELECT NEW.seq, p.path, e.type, e.value, CASE WHEN e.type = 'text' THEN lower(e.value) END"
+      "  FROM payload_fields p, json_each(NEW.doc, p.path) e"
+      "  WHERE p.org = NEW.org AND p.ns = NEW.ns AND typeof(e.key) <> 'text'; END;";
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db,
+                         ("DROP TRIGGER payload_values_insert; DROP TRIGGER payload_values_update;"
+                          "CREATE TRIGGER payload_values_insert AFTER INSERT ON documents BEGIN" + fill +
+                          "CREATE TRIGGER payload_values_update AFTER UPDATE OF doc ON documents BEGIN"
+                          "  DELETE FROM payload_values WHERE doc = OLD.seq;" + fill +
+                          "DELETE FROM payload_values;"
+                          "INSERT INTO payload_values SELECT d.seq, p.path, e.type, e.value,"
+                          "  CASE WHEN e.type = 'text' THEN lower(e.value) END"
+                          "  FROM payload_fields p JOIN documents d ON d.org = p.org AND d.ns = p.ns,"
+                          "  json_each(d.doc, p.path) e WHERE typeof(e.key) <> 'text';"
+                          "ALTER TABLE payload_fields DROP COLUMN steps;"
+                          "DELETE FROM schema_migrations WHERE version >= 8;")
+                             .c_str(),
+                         nullptr, nullptr, &err),
+            SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+  Reopen();
+  EXPECT_EQ(matching({{"objects.label", "person"}}), (std::vector<std::string>{"doc_1", "doc_2"}));
+  EXPECT_EQ(matching({{"objects.label", "dog"}}), (std::vector<std::string>{"doc_1"}));
+  EXPECT_EQ(matching({{"cat", "news"}}), (std::vector<std::string>{"doc_1", "doc_2"}));
+  ASSERT_TRUE(put("doc_3", Json::parse(R"({"objects": [{"label": "dog"}]})")).ok());
+  ASSERT_TRUE(put("doc_1", Json::parse(R"({"objects": [{"label": "person"}]})")).ok());
+  EXPECT_EQ(matching({{"objects.label", "dog"}}), (std::vector<std::string>{"doc_3"}));
+  EXPECT_EQ(matching({{"field", "objects.label"}, {"operator", "nin"}, {"value", {"dog"}}}),
+            (std::vector<std::string>{"doc_1", "doc_2"}));
+}
+
 // BM25's statistics are each collection's own: another collection (here
 // another tenant's) full of the query's word does not move the scores.
 TEST_F(DocumentStoreTest, FullTextStatisticsAreEachCollectionsOwn) {
@@ -184,7 +295,8 @@ TEST_F(DocumentStoreTest, SharedFullTextTableIsSplitByCollectionOnUpgrade) {
 }
 
 // Namespaces that registered text_extractor before its default model became
-// USE-lite keep GloVe: their collections' vectors were made with it.
+// USE-lite keep GloVe, and image_extractor before its default image model
+// became MobileNetV2 keep none: their collections' vectors were made so.
 TEST_F(DocumentStoreTest, UpgradedNamespacesKeepTheTextModelTheyHad) {
   const Json before = {{"feature_extractors",
                         {{{"feature_extractor_name", "text_extractor"}, {"version", "v1"}, {"params", Json::object()}},
@@ -198,7 +310,8 @@ TEST_F(DocumentStoreTest, UpgradedNamespacesKeepTheTextModelTheyHad) {
   store_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "t.db").string().c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 6;", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version >= 6;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   Reopen();
   auto params = [&](const std::string& id) {
@@ -212,8 +325,8 @@ TEST_F(DocumentStoreTest, UpgradedNamespacesKeepTheTextModelTheyHad) {
   };
   const Json old = params("ns_old");
   EXPECT_EQ(old[0]["params"], Json({{"embedding_model", "glove-100d"}}));
-  EXPECT_FALSE(old[1].contains("params"));  // other extractors are left as they were
-  EXPECT_EQ(params("ns_e5")[0]["params"], Json({{"embedding_model", "e5"}}));
+  EXPECT_EQ(old[1]["params"], Json({{"model", nullptr}}));
+  EXPECT_EQ(params("ns_e5")[0]["params"], Json({{"embedding_model", "e5"}}));  // named models are kept
 }
 
 TEST_F(DocumentStoreTest, DeletingDocumentsDeletesTheirFeatures) {

@@ -1,5 +1,6 @@
 #include "storage/filter_sql.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -80,39 +81,130 @@ class Compiler {
     Emit(")");
   }
 
+  // Every condition is [NOT] "some value the path reaches satisfies P"
+  // (filter.h): ne, nin and the false forms of exists/is_null are negations.
   void CompileCondition(const Node& c, bool positive) {
     std::vector<std::string> segments = SplitPath(c.field);
     if (c.op == Op::kText || !QuotablePath(segments)) {
       Inexact(positive);
       return;
     }
-    std::string path = JsonPath(segments);
-    bool flag = !(c.value.is_boolean() && !c.value.get<bool>());
-    switch (c.op) {
+    const bool flag = !(c.value.is_boolean() && !c.value.get<bool>());
+    const bool negate = c.op == Op::kNe || c.op == Op::kNin ||
+                        ((c.op == Op::kExists || c.op == Op::kIsNull) && !flag);
+    const Op op = c.op == Op::kNe ? Op::kEq : c.op == Op::kNin ? Op::kIn : c.op;
+    if (negate) Emit("NOT ");
+    const std::string path = JsonPath(segments);
+    // A payload index holds the elements of every value the path reaches,
+    // fan-out included (PayloadValuesSql), so its lookup is the whole answer.
+    if (segments.size() == 1 || IndexLookup(op, path)) {
+      Reached(op, c, path);
+      return;
+    }
+    // When no proper prefix of the path is an array, plain navigation reaches
+    // exactly what the fan-out walk would; when one is, plain navigation
+    // reaches nothing. So: the plain test OR the walk, guarded so that rows
+    // without an array on the path pay only the json_type checks.
+    Emit("(");
+    Reached(op, c, path);
+    Emit(" OR (");
+    for (size_t k = 1; k < segments.size(); ++k) {
+      Emit(k == 1 ? "(" : " OR ");
+      Emit("json_type(");
+      Emit(doc_);
+      Emit(", ");
+      Param(JsonPath({segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(k)}));
+      Emit(") = 'array'");
+    }
+    Emit(") AND ");
+    FannedOut(op, c, segments);
+    Emit("))");
+  }
+
+  // Whether a condition `op` on `path` is answered from payload_values.
+  bool IndexLookup(Op op, const std::string& path) const {
+    const bool comparison = op == Op::kEq || op == Op::kIn || op == Op::kGt || op == Op::kGte || op == Op::kLt ||
+                            op == Op::kLte;
+    return comparison && indexes_ != nullptr && indexes_->paths.count(path) > 0;
+  }
+
+  // Plain navigation: the single value at `path`; for a comparison answered
+  // from a payload index, every value the path reaches (AnyElement).
+  void Reached(Op op, const Node& c, const std::string& path) {
+    switch (op) {
       case Op::kExists:
         Emit("(json_type(");
         Emit(doc_);
         Emit(", ");
         Param(path);
-        Emit(flag ? ") IS NOT NULL)" : ") IS NULL)");
+        Emit(") IS NOT NULL)");
         return;
       case Op::kIsNull:
         Emit("(json_type(");
         Emit(doc_);
         Emit(", ");
         Param(path);
-        Emit(flag ? ") IS 'null')" : ") IS NOT 'null')");
-        return;
-      case Op::kNe:
-        Emit("NOT ");
-        AnyElement(Op::kEq, c, path);
-        return;
-      case Op::kNin:
-        Emit("NOT ");
-        AnyElement(Op::kIn, c, path);
+        Emit(") IS 'null')");
         return;
       default:
-        AnyElement(c.op, c, path);
+        AnyElement(op, c, path);
+        return;
+    }
+  }
+
+  // The walk of filter.h over a path of k > 1 segments: the rows of sf_oI
+  // whose type is 'object' are the objects segment I leads to (the value
+  // itself when an object, its object elements when an array), and the last
+  // segment is read in each of those of sf_o<k-2>. json_each's value of a
+  // non-object row is not JSON text (strings come unquoted), so it is never
+  // handed to a JSON function: source() maps it to NULL, which json_each and
+  // json_type read as nothing.
+  void FannedOut(Op op, const Node& c, const std::vector<std::string>& segments) {
+    auto source = [&](size_t level) {  // the JSON the segment `level` is read in
+      return level == 0 ? std::string(doc_)
+                        : "CASE WHEN sf_o" + std::to_string(level - 1) + ".type = 'object' THEN sf_o" +
+                              std::to_string(level - 1) + ".value END";
+    };
+    const size_t last = segments.size() - 1;
+    Emit("EXISTS (SELECT 1 FROM ");
+    for (size_t level = 0; level < last; ++level) {
+      const std::string src = source(level);
+      const std::string key = JsonPath({segments[level]});
+      if (level > 0) Emit(", ");
+      Emit("json_each(CASE json_type(");
+      Emit(src);
+      Emit(", ");
+      Param(key);
+      Emit(") WHEN 'array' THEN json_extract(");
+      Emit(src);
+      Emit(", ");
+      Param(key);
+      Emit(") WHEN 'object' THEN json_array(json_extract(");
+      Emit(src);
+      Emit(", ");
+      Param(key);
+      Emit(")) END) AS sf_o");
+      Emit(std::to_string(level));
+    }
+    const std::string src = source(last);
+    const std::string key = JsonPath({segments[last]});
+    switch (op) {
+      case Op::kExists:
+      case Op::kIsNull:
+        Emit(" WHERE json_type(");
+        Emit(src);
+        Emit(", ");
+        Param(key);
+        Emit(op == Op::kExists ? ") IS NOT NULL)" : ") IS 'null')");
+        return;
+      default:
+        Emit(", json_each(");
+        Emit(src);
+        Emit(", ");
+        Param(key);
+        Emit(") AS sf_e WHERE typeof(sf_e.key) <> 'text' AND ");
+        ElementPredicate(op, c);
+        Emit(")");
         return;
     }
   }
@@ -120,12 +212,10 @@ class Compiler {
   // Array-any through json_each, which yields the elements of an array, the
   // value itself for a scalar (key NULL), nothing for a missing path, and the
   // members of an object (text keys: excluded, objects never match).
-  // payload_values holds exactly those elements of an indexed field, so a
-  // comparison on one becomes an index lookup there.
+  // payload_values holds exactly those elements of every value an indexed
+  // path reaches, so a comparison on one becomes an index lookup there.
   void AnyElement(Op op, const Node& c, const std::string& path) {
-    const bool comparison = op == Op::kEq || op == Op::kIn || op == Op::kGt || op == Op::kGte || op == Op::kLt ||
-                            op == Op::kLte;
-    if (comparison && indexes_ != nullptr && indexes_->paths.count(path) > 0) {
+    if (IndexLookup(op, path)) {
       Emit("(");
       Emit(indexes_->rowid_column);
       Emit(" IN (SELECT sf_e.doc FROM payload_values AS sf_e WHERE sf_e.path = ");
@@ -342,6 +432,57 @@ SqlFragment CompileFilter(const filter::Node& filter, std::string_view doc_colum
 std::string JsonPathOf(std::string_view field) {
   std::vector<std::string> segments = SplitPath(std::string(field));
   return QuotablePath(segments) ? JsonPath(segments) : std::string();
+}
+
+Json JsonPathSteps(std::string_view json_path) {
+  // JsonPath writes $."s1"."s2"... with no '"' inside a segment, so the
+  // segments are the odd pieces between quotes.
+  Json steps = Json::array();
+  size_t open = json_path.find('"');
+  while (open != std::string_view::npos) {
+    const size_t close = json_path.find('"', open + 1);
+    if (close == std::string_view::npos) break;
+    steps.push_back(JsonPath({std::string(json_path.substr(open + 1, close - open - 1))}));
+    open = json_path.find('"', close + 1);
+  }
+  return steps;
+}
+
+std::string PayloadValuesSql(std::string_view sources) {
+  // sv_reach walks the steps as FannedOut does: (i, json) is an object the
+  // first i steps lead to; the step out of it continues in the value when
+  // that is an object and in each object element when it is an array
+  // (scalars and nested arrays lead nowhere). json_each of the last step in
+  // each such object then gives the rows, as json_each(doc, path) does for a
+  // path through plain objects. The walk starts one step in, and one-segment
+  // paths skip it, so that whole documents never go through the recursion's
+  // queue (copying them there made a refill several times slower). A
+  // recursive CTE is allowed in a trigger only inside a subquery, hence the
+  // outer SELECT.
+  auto step = [](const char* at, const char* index) {
+    return std::string("json_extract(") + at + ".steps, '$[' || " + index + " || ']')";
+  };
+  auto objects_at = [](const std::string& json, const std::string& key) {  // the value, or its object elements
+    return "json_each(CASE json_type(" + json + ", " + key + ") WHEN 'array' THEN json_extract(" + json + ", " + key +
+           ") WHEN 'object' THEN json_array(json_extract(" + json + ", " + key + ")) END) AS sv_o";
+  };
+  return "SELECT sv_v.doc, sv_v.path, sv_v.type, sv_v.value, "
+         "CASE WHEN sv_v.type = 'text' THEN lower(sv_v.value) END FROM ("
+         "WITH RECURSIVE sv_src AS NOT MATERIALIZED (" + std::string(sources) + "), "
+         "sv_reach(doc, path, steps, i, json) AS ("
+         "SELECT sv_s.doc, sv_s.path, sv_s.steps, 1, sv_o.value FROM sv_src AS sv_s, " +
+         objects_at("sv_s.json", step("sv_s", "0")) +
+         " WHERE json_array_length(sv_s.steps) > 1 AND sv_o.type = 'object' "
+         "UNION ALL "
+         "SELECT sv_r.doc, sv_r.path, sv_r.steps, sv_r.i + 1, sv_o.value FROM sv_reach AS sv_r, " +
+         objects_at("sv_r.json", step("sv_r", "sv_r.i")) +
+         " WHERE sv_r.i + 1 < json_array_length(sv_r.steps) AND sv_o.type = 'object') "
+         "SELECT sv_r.doc, sv_r.path, sv_e.type, sv_e.value FROM sv_reach AS sv_r, "
+         "json_each(sv_r.json, json_extract(sv_r.steps, '$[#-1]')) AS sv_e "
+         "WHERE sv_r.i = json_array_length(sv_r.steps) - 1 AND typeof(sv_e.key) <> 'text' "
+         "UNION ALL "
+         "SELECT sv_s.doc, sv_s.path, sv_e.type, sv_e.value FROM sv_src AS sv_s, json_each(sv_s.json, sv_s.path) AS sv_e "
+         "WHERE json_array_length(sv_s.steps) = 1 AND typeof(sv_e.key) <> 'text') AS sv_v";
 }
 
 Status BindJson(sqlite3_stmt* stmt, int index, const Json& value) {

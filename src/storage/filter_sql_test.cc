@@ -50,26 +50,27 @@ class TestDb {
   // Ids the SQL fragment selects; with `residual`, rows of an inexact
   // fragment are re-checked in memory, as callers must.
   // Indexes `fields` as the store's payload indexes do: payload_values holds
-  // json_each's elements of each field (the store fills it by trigger).
+  // the elements of every value each field reaches, from the SQL the store's
+  // triggers are made of.
   void IndexFields(const std::vector<std::string>& fields) {
     Exec("CREATE TABLE payload_values (doc INTEGER NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, value, folded);"
          "CREATE INDEX payload_values_value ON payload_values(path, value);"
          "CREATE INDEX payload_values_folded ON payload_values(path, folded);"
-         "CREATE TABLE fields (path TEXT)");
+         "CREATE TABLE fields (path TEXT, steps TEXT)");
     indexes_.rowid_column = "e.id";
     for (const auto& f : fields) {
       const std::string path = JsonPathOf(f);
       if (path.empty()) continue;
       indexes_.paths.insert(path);
       sqlite3_stmt* stmt = nullptr;
-      ASSERT_EQ(sqlite3_prepare_v2(db_, "INSERT INTO fields VALUES (?)", -1, &stmt, nullptr), SQLITE_OK);
+      ASSERT_EQ(sqlite3_prepare_v2(db_, "INSERT INTO fields VALUES (?, ?)", -1, &stmt, nullptr), SQLITE_OK);
       sqlite3_bind_text(stmt, 1, path.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, JsonPathSteps(path).dump().c_str(), -1, SQLITE_TRANSIENT);
       EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
       sqlite3_finalize(stmt);
     }
-    Exec("INSERT INTO payload_values SELECT t.id, p.path, e.type, e.value, "
-         "CASE WHEN e.type = 'text' THEN lower(e.value) END FROM fields p, t, json_each(t.doc, p.path) e "
-         "WHERE typeof(e.key) <> 'text'");
+    Exec("INSERT INTO payload_values " +
+         PayloadValuesSql("SELECT t.id AS doc, p.path AS path, p.steps AS steps, t.doc AS json FROM fields p, t"));
     use_indexes_ = true;
   }
 
@@ -288,6 +289,27 @@ TEST_F(FilterSqlTest, RegexpFunction) {
 
 // ---- Randomized differential test: SQL (+ residual) == memory ----------------
 
+// Whether plain object navigation along `field` meets an array before its
+// last segment, so that the path fans out (filter.h).
+bool FansOut(const Json& doc, const std::string& field) {
+  std::vector<std::string> segments = SplitPath(field);
+  const Json* cur = &doc;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    if (!cur->is_object() || !cur->contains(segments[i])) return false;
+    cur = &(*cur)[segments[i]];
+    if (cur->is_array()) return true;
+  }
+  return false;
+}
+
+bool HasFieldIn(const Node& n, const std::set<std::string>& fields) {
+  if (n.kind == Node::Kind::kCondition) return fields.count(n.field) > 0;
+  for (const Node& c : n.children) {
+    if (HasFieldIn(c, fields)) return true;
+  }
+  return false;
+}
+
 // Whether `n` holds a text condition somewhere below a node of kind `ancestor`.
 bool HasTextBelow(const Node& n, Node::Kind ancestor, bool below = false) {
   if (n.kind == Node::Kind::kCondition) return below && n.op == filter::Op::kText;
@@ -307,11 +329,20 @@ class RandomFilters {
       if (Chance(0.3)) continue;  // missing fields
       std::string k = key;
       if (k == "meta") {
-        Json meta = Json::object();
-        if (Chance(0.7)) meta["author"] = Chance(0.8) ? Json(String()) : Value(1);
-        if (Chance(0.7)) meta["score"] = Chance(0.8) ? Number() : Value(1);
-        if (Chance(0.6)) meta["inner"] = Chance(0.8) ? Json{{"x", Value(1)}} : Value(1);
-        doc[k] = Chance(0.9) ? meta : Value(1);
+        // Mostly one object; sometimes an array of them, so that the meta.*
+        // paths fan out (and are compared with the plain-object answer).
+        double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+        if (r < 0.7) {
+          doc[k] = Meta();
+        } else if (r < 0.9) {
+          Json metas = Json::array();
+          for (int i = Int(0, 3); i > 0; --i) metas.push_back(Chance(0.8) ? Meta() : Value(1));
+          doc[k] = metas;
+        } else {
+          doc[k] = Value(1);
+        }
+      } else if (k == "objects") {
+        doc[k] = Chance(0.85) ? Objects(0) : Value(1);
       } else if (k == "tags") {
         doc[k] = Chance(0.8) ? StringArray() : Value(1);
       } else if (k == "nums") {
@@ -325,6 +356,42 @@ class RandomFilters {
     return doc;
   }
 
+  Json Meta() {
+    Json meta = Json::object();
+    if (Chance(0.7)) meta["author"] = Chance(0.8) ? Json(String()) : Value(1);
+    if (Chance(0.7)) meta["score"] = Chance(0.8) ? Number() : Value(1);
+    if (Chance(0.6)) {
+      double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+      meta["inner"] = r < 0.6   ? Json{{"x", Value(1)}}
+                      : r < 0.8 ? Json::array({Json{{"x", Scalar()}}, Json{{"x", Value(1)}}, Scalar()})
+                                : Value(1);
+    }
+    return meta;
+  }
+
+  // Detections as extractors write them: an array of objects, mixed with
+  // what must contribute nothing (scalars, arrays of objects inside the
+  // array); at the top level each object may hold another such array.
+  Json Objects(int depth) {
+    Json list = Json::array();
+    for (int i = Int(0, 4); i > 0; --i) {
+      int k = Int(0, 9);
+      if (k < 7) {
+        Json o = Json::object();
+        if (Chance(0.8)) o["label"] = Chance(0.8) ? String() : Value(1);
+        if (Chance(0.6)) o["score"] = Chance(0.8) ? Number() : Scalar();
+        if (Chance(0.4)) o["tags"] = StringArray();
+        if (depth == 0 && Chance(0.3)) o["parts"] = Chance(0.7) ? Objects(1) : Json{{"label", String()}};
+        list.push_back(o);
+      } else if (k == 7) {
+        list.push_back(Json::array({Json{{"label", String()}}}));  // array of arrays
+      } else {
+        list.push_back(Scalar());
+      }
+    }
+    return list;
+  }
+
   Json Filter() {
     if (Chance(0.15)) return Condition();
     return Logical(0);
@@ -332,11 +399,12 @@ class RandomFilters {
 
  public:  // the vocabulary (kPaths is indexed by the payload-index run)
   static constexpr const char* kTopFields[] = {"s", "n", "b", "tags", "nums", "mixed", "meta",
-                                               "title", "null_field", "weird key", "ключ"};
+                                               "title", "null_field", "weird key", "ключ", "objects"};
   static constexpr const char* kPaths[] = {
       "s", "n", "b", "tags", "nums", "mixed", "meta", "meta.author", "meta.score",
       "meta.inner.x", "meta.inner", "title", "null_field", "weird key", "ключ", "missing",
-      "tags.x", "meta.missing.deep", "s.x"};
+      "tags.x", "meta.missing.deep", "s.x", "objects", "objects.label", "objects.score",
+      "objects.tags", "objects.parts.label", "objects.parts", "objects.label.x"};
   static constexpr const char* kStrings[] = {
       "news", "News", "NEWS", "sports", "Sport", "héllo", "HÉLLO", "Héllo", "café", "CAFÉ",
       "a", "A", "", "b", "ab", "abc", "ABC", "aBc", "x1", "X1", "2024-01-01", "2024-06-30",
@@ -478,8 +546,21 @@ void RunDifferential(bool payload_indexes) {
   TestDb db;
   for (int i = 1; i <= kDocs; ++i) db.Insert(i, gen.Document());
   if (payload_indexes) db.IndexFields(std::vector<std::string>(std::begin(RandomFilters::kPaths), std::end(RandomFilters::kPaths)));
+  // The paths that fan out in some document, and in how many documents any does.
+  std::set<std::string> fanning;
+  int fan_out_docs = 0;
+  for (const auto& [id, doc] : db.docs()) {
+    bool any = false;
+    for (const char* path : RandomFilters::kPaths) {
+      if (FansOut(doc, path)) {
+        fanning.insert(path);
+        any = true;
+      }
+    }
+    fan_out_docs += any;
+  }
 
-  int inexact = 0, selective = 0, text_under_not = 0, text_under_or = 0, failures = 0;
+  int inexact = 0, selective = 0, text_under_not = 0, text_under_or = 0, fan_out_selective = 0, failures = 0;
   for (int i = 0; i < kFilters && failures < 5; ++i) {
     Json raw = gen.Filter();
     Result<Node> parsed = filter::Parse(raw);
@@ -493,7 +574,9 @@ void RunDifferential(bool payload_indexes) {
     inexact += !compiled.exact;
     text_under_not += HasTextBelow(f, Node::Kind::kNot);
     text_under_or += HasTextBelow(f, Node::Kind::kOr);
-    selective += !memory.empty() && memory.size() < static_cast<size_t>(kDocs);
+    const bool discriminates = !memory.empty() && memory.size() < static_cast<size_t>(kDocs);
+    selective += discriminates;
+    fan_out_selective += discriminates && HasFieldIn(f, fanning);
 
     // The SQL alone must be a superset, and exact when it says so.
     bool superset = std::includes(sql_only.begin(), sql_only.end(), memory.begin(), memory.end());
@@ -516,9 +599,13 @@ void RunDifferential(bool payload_indexes) {
   EXPECT_GT(inexact, kFilters / 20);
   EXPECT_GT(text_under_not, 50);
   EXPECT_GT(text_under_or, 50);
-  std::printf("differential%s: %d filters, %d selective, %d inexact, text under NOT %d / OR %d\n",
+  // Paths through arrays of objects must be common in documents and filters.
+  EXPECT_GT(fan_out_docs, kDocs / 3);
+  EXPECT_GT(fan_out_selective, kFilters / 5);
+  std::printf("differential%s: %d filters, %d selective, %d inexact, text under NOT %d / OR %d, "
+              "%d of %d documents fan out, %d selective filters on such paths\n",
               payload_indexes ? " (payload indexes)" : "", kFilters, selective, inexact, text_under_not,
-              text_under_or);
+              text_under_or, fan_out_docs, kDocs, fan_out_selective);
 }
 
 TEST(FilterSqlDifferential, RandomFiltersAgreeWithMemory) { RunDifferential(false); }
@@ -539,6 +626,67 @@ TEST(FilterSqlPayloadIndexes, ComparisonsOnIndexedFieldsUseTheIndex) {
   EXPECT_EQ(db.Plan(MustParse({{"tags", "a"}})).find("payload_values"), std::string::npos);
   EXPECT_EQ(db.Select(MustParse({{"cat", "news"}})).size(), 10u);
   EXPECT_EQ(db.Select(MustParse({{"field", "n"}, {"operator", "gte"}, {"value", 45}})).size(), 6u);
+}
+
+// An index on a path through arrays of objects holds every label the path
+// reaches, so a comparison on it is one index lookup, however the documents
+// nest, and reads no document.
+TEST(FilterSqlPayloadIndexes, NestedPathsThroughArraysOfObjectsUseTheIndex) {
+  TestDb db;
+  for (int i = 1; i <= 50; ++i) {
+    Json objects = Json::array({{{"label", "person"}}, {{"label", "thing" + std::to_string(i % 10)}}, 7});
+    db.Insert(i, i % 2 == 0 ? Json{{"objects", objects}} : Json{{"objects", objects[1]}});
+  }
+  db.IndexFields({"objects.label"});
+  for (const Json& f : {Json{{"objects.label", "THING3"}},
+                        Json{{"field", "objects.label"}, {"operator", "in"}, {"value", {"thing3", "thing4"}}},
+                        Json{{"field", "objects.label"}, {"operator", "gte"}, {"value", "thing8"}}}) {
+    SCOPED_TRACE(f.dump());
+    const std::string plan = db.Plan(MustParse(f));
+    EXPECT_NE(plan.find("USING INDEX payload_values_"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN e"), std::string::npos) << plan;  // no pass over the documents
+    SqlFragment compiled;
+    EXPECT_EQ(db.Select(MustParse(f), /*residual=*/false, &compiled), db.SelectInMemory(MustParse(f)));
+    EXPECT_TRUE(compiled.exact);
+  }
+  EXPECT_EQ(db.Select(MustParse({{"objects.label", "thing3"}})), (Ids{3, 13, 23, 33, 43}));  // single objects
+  EXPECT_EQ(db.Select(MustParse({{"objects.label", "thing4"}})), (Ids{4, 14, 24, 34, 44}));  // in arrays
+  EXPECT_EQ(db.Select(MustParse({{"objects.label", "person"}})).size(), 25u);
+}
+
+// The filter users write on detections, answered by SQL alone (exact, no
+// in-memory re-check), with and without a payload index on the path.
+TEST(FilterSqlArraysOfObjects, LabelInListSelectsDocumentsWithSuchAnObject) {
+  for (bool indexed : {false, true}) {
+    SCOPED_TRACE(indexed ? "payload index on objects.label" : "no payload index");
+    TestDb db;
+    db.Insert(1, Json::parse(R"({"objects": [{"label": "person", "score": 0.8},
+                                             {"label": "Sports Ball", "score": 0.4}]})"));
+    db.Insert(2, Json::parse(R"({"objects": [{"label": "person", "score": 0.9}]})"));
+    db.Insert(3, Json::parse(R"({"objects": {"label": "sports ball"}})"));  // one object: plain path
+    db.Insert(4, Json::parse(R"({"objects": ["sports ball", [{"label": "sports ball"}]]})"));  // no objects
+    db.Insert(5, Json::parse(R"({"frames": [{"objects": [{"label": "dog"}, {"label": "sports ball"}]}]})"));
+    db.Insert(6, Json::parse(R"({"title": "no detections"})"));
+    if (indexed) db.IndexFields({"objects.label", "frames.objects.label"});
+    auto sql_only = [&](const char* filter_text, SqlFragment* compiled = nullptr) {
+      return db.Select(MustParse(Json::parse(filter_text)), /*residual=*/false, compiled);
+    };
+
+    SqlFragment compiled;
+    EXPECT_EQ(sql_only(R"({"field": "objects.label", "operator": "in", "value": ["sports ball", "cat"]})",
+                       &compiled),
+              (Ids{1, 3}));
+    EXPECT_TRUE(compiled.exact);
+    EXPECT_EQ(sql_only(R"({"objects.label": "person"})"), (Ids{1, 2}));
+    EXPECT_EQ(sql_only(R"({"field": "objects.label", "operator": "nin", "value": ["sports ball"]})"),
+              (Ids{2, 4, 5, 6}));
+    EXPECT_EQ(sql_only(R"({"field": "objects.score", "operator": "gte", "value": 0.85})"), (Ids{2}));
+    EXPECT_EQ(sql_only(R"({"frames.objects.label": "SPORTS BALL"})"), (Ids{5}));
+    EXPECT_EQ(sql_only(R"({"field": "objects.label", "operator": "exists"})"), (Ids{1, 2, 3}));
+    EXPECT_EQ(sql_only(R"({"NOT": [{"objects.label": "person"}],
+                           "AND": [{"field": "objects.label", "operator": "exists"}]})"),
+              (Ids{3}));
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "storage/migrations.h"
 
 #include "core/json_util.h"
+#include "storage/filter_sql.h"
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace strata::storage {
@@ -153,7 +155,16 @@ const std::vector<std::string>& Migrations() {
 
       // 6: text_extractor's default model became USE-lite; namespaces that
       // registered it without naming a model keep GloVe, the model their
-      // collections' vectors were made with (PinGloveModel).
+      // collections' vectors were made with (PinParameter).
+      "",
+
+      // 7: image_extractor's `model` default became MobileNetV2 (it was none);
+      // namespaces that registered it without naming one keep none
+      // (PinParameter).
+      "",
+
+      // 8: filter paths step through arrays of objects, and so do payload
+      // indexes (IndexReachedValues).
       "",
   };
   return kMigrations;
@@ -176,9 +187,11 @@ Status SplitFullText(Database& db) {
   return db.Exec("DROP TABLE doc_text");
 }
 
-// Migration 6's data step. Registrations are JSON inside the namespace doc,
-// so they are rewritten here rather than in SQL.
-Status PinGloveModel(Database& db) {
+// Migrations 6 and 7's data step: namespaces that registered `extractor`
+// without naming `key` get `value`, the default their collections were made
+// with. Registrations are JSON inside the namespace doc, so they are
+// rewritten here rather than in SQL.
+Status PinParameter(Database& db, const std::string& extractor, const std::string& key, const Json& value) {
   std::vector<std::pair<int64_t, std::string>> rows;
   {
     ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT seq, doc FROM namespaces"));
@@ -190,10 +203,10 @@ Status PinGloveModel(Database& db) {
     if (!doc.is_object() || !doc.contains("feature_extractors") || !doc["feature_extractors"].is_array()) continue;
     bool changed = false;
     for (auto& e : doc["feature_extractors"]) {
-      if (!e.is_object() || e.value("feature_extractor_name", "") != "text_extractor") continue;
+      if (!e.is_object() || e.value("feature_extractor_name", "") != extractor) continue;
       if (!e.contains("params") || !e["params"].is_object()) e["params"] = Json::object();
-      if (e["params"].contains("embedding_model")) continue;
-      e["params"]["embedding_model"] = "glove-100d";
+      if (e["params"].contains(key)) continue;
+      e["params"][key] = value;
       changed = true;
     }
     if (!changed) continue;
@@ -201,6 +214,50 @@ Status PinGloveModel(Database& db) {
     RETURN_IF_ERROR(u.Bind(1, doc.dump()).Bind(2, seq).Run());
   }
   return Status::Ok();
+}
+
+// Migration 8's step. A filter path now reaches the values inside arrays of
+// objects ("objects.label", filter.h), so payload_values must hold the
+// elements of all of them, not just json_each(doc, path), for the compiler's
+// index lookups to stay exact: payload_fields gets each path's steps, the
+// triggers walk them (PayloadValuesSql), and the rows of paths of several
+// segments are rebuilt. Every statement tolerates a second run, as when
+// schema_migrations is rolled back.
+Status IndexReachedValues(Database& db) {
+  bool has_steps = false;
+  {
+    ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT 1 FROM pragma_table_info('payload_fields') WHERE name = 'steps'"));
+    has_steps = s.Step();
+    RETURN_IF_ERROR(s.status());
+  }
+  if (!has_steps) RETURN_IF_ERROR(db.Exec("ALTER TABLE payload_fields ADD COLUMN steps TEXT NOT NULL DEFAULT '[]'"));
+  std::vector<std::tuple<int64_t, std::string, std::string>> fields;
+  {
+    ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT org, ns, path FROM payload_fields"));
+    while (s.Step()) fields.emplace_back(s.ColumnInt(0), s.ColumnText(1), s.ColumnText(2));
+    RETURN_IF_ERROR(s.status());
+  }
+  for (const auto& [org, ns, path] : fields) {
+    ASSIGN_OR_RETURN(auto u, db.Prepare("UPDATE payload_fields SET steps = ? WHERE org = ? AND ns = ? AND path = ?"));
+    RETURN_IF_ERROR(u.Bind(1, JsonPathSteps(path).dump()).Bind(2, org).Bind(3, ns).Bind(4, path).Run());
+  }
+  const std::string fill =
+      " INSERT INTO payload_values (doc, path, type, value, folded) " +
+      PayloadValuesSql("SELECT NEW.seq AS doc, p.path AS path, p.steps AS steps, NEW.doc AS json "
+                       "FROM payload_fields AS p WHERE p.org = NEW.org AND p.ns = NEW.ns") + ";";
+  RETURN_IF_ERROR(db.Exec(
+      "DROP TRIGGER IF EXISTS payload_values_insert;"
+      "DROP TRIGGER IF EXISTS payload_values_update;"
+      "CREATE TRIGGER payload_values_insert AFTER INSERT ON documents BEGIN" + fill + " END;"
+      "CREATE TRIGGER payload_values_update AFTER UPDATE OF doc ON documents BEGIN"
+      " DELETE FROM payload_values WHERE doc = OLD.seq;" + fill + " END;"));
+  // Rows of one-segment paths are what they were.
+  return db.Exec(
+      "DELETE FROM payload_values WHERE path IN (SELECT path FROM payload_fields WHERE json_array_length(steps) > 1);"
+      "INSERT INTO payload_values (doc, path, type, value, folded) " +
+      PayloadValuesSql("SELECT d.seq AS doc, p.path AS path, p.steps AS steps, d.doc AS json "
+                       "FROM payload_fields AS p JOIN documents AS d ON d.org = p.org AND d.ns = p.ns "
+                       "WHERE json_array_length(p.steps) > 1"));
 }
 
 }  // namespace
@@ -248,7 +305,9 @@ Status Migrate(Database& db) {
     RETURN_IF_ERROR(txn.begin_status());
     RETURN_IF_ERROR(db.Exec(Migrations()[v - 1]));
     if (v == 5) RETURN_IF_ERROR(SplitFullText(db));
-    if (v == 6) RETURN_IF_ERROR(PinGloveModel(db));
+    if (v == 6) RETURN_IF_ERROR(PinParameter(db, "text_extractor", "embedding_model", "glove-100d"));
+    if (v == 7) RETURN_IF_ERROR(PinParameter(db, "image_extractor", "model", nullptr));
+    if (v == 8) RETURN_IF_ERROR(IndexReachedValues(db));
     ASSIGN_OR_RETURN(auto stmt, db.Prepare(
         "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))"));
     RETURN_IF_ERROR(stmt.Bind(1, v).Run());

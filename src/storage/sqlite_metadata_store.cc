@@ -717,7 +717,8 @@ class SqliteWriter : public SqliteReader, public Writer {
   }
 
   // Keeps payload_fields equal to the namespace's payload_indexes and, when
-  // they change, refills payload_values for the namespace's documents.
+  // they change, refills payload_values for the namespace's documents with
+  // the rows the triggers write (PayloadValuesSql).
   Status SyncPayloadFields(int64_t org, const std::string& ns, const Json& namespace_doc) {
     std::set<std::string> wanted;
     if (namespace_doc.contains("payload_indexes") && namespace_doc["payload_indexes"].is_array()) {
@@ -731,15 +732,15 @@ class SqliteWriter : public SqliteReader, public Writer {
     if (current.paths == wanted) return Status::Ok();
     RETURN_IF_ERROR(DropPayloadFields(org, ns));
     for (const auto& path : wanted) {
-      ASSIGN_OR_RETURN(auto s, db_.Prepare("INSERT INTO payload_fields (org, ns, path) VALUES (?, ?, ?)"));
-      s.Bind(1, org).Bind(2, ns).Bind(3, path);
+      ASSIGN_OR_RETURN(auto s, db_.Prepare("INSERT INTO payload_fields (org, ns, path, steps) VALUES (?, ?, ?, ?)"));
+      s.Bind(1, org).Bind(2, ns).Bind(3, path).Bind(4, JsonPathSteps(path).dump());
       RETURN_IF_ERROR(s.Run());
     }
     ASSIGN_OR_RETURN(auto fill, db_.Prepare(
-        "INSERT INTO payload_values (doc, path, type, value, folded) "
-        "SELECT d.seq, p.path, e.type, e.value, CASE WHEN e.type = 'text' THEN lower(e.value) END "
-        "FROM payload_fields p JOIN documents d ON d.org = p.org AND d.ns = p.ns, json_each(d.doc, p.path) e "
-        "WHERE p.org = ? AND p.ns = ? AND typeof(e.key) <> 'text'"));
+        "INSERT INTO payload_values (doc, path, type, value, folded) " +
+        PayloadValuesSql("SELECT d.seq AS doc, p.path AS path, p.steps AS steps, d.doc AS json "
+                         "FROM payload_fields AS p JOIN documents AS d ON d.org = p.org AND d.ns = p.ns "
+                         "WHERE p.org = ? AND p.ns = ?")));
     fill.Bind(1, org).Bind(2, ns);
     return fill.Run();
   }
