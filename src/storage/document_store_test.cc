@@ -82,30 +82,36 @@ TEST_F(DocumentStoreTest, UpsertReplacesDocumentAndFeaturesInPlace) {
   }).ok());
 }
 
+// A document of collection col_1, as a JSON object.
+Status PutDocument(MetadataStore& store, const Scope& scope, const std::string& id, const Json& doc) {
+  return store.Write([&](Writer& w) { return w.Upsert(Kind::kDocument, scope, Record{id, "col_1", {}, {}, {}, doc}); });
+}
+
+// The sorted ids of the documents a filter lists.
+std::vector<std::string> MatchingIds(MetadataStore& store, const Scope& scope, const Json& filter_json) {
+  std::vector<std::string> ids;
+  auto f = filter::Parse(filter_json);
+  EXPECT_TRUE(f.ok());
+  EXPECT_TRUE(store.Read([&](Reader& r) -> Status {
+    ListQuery q;
+    q.filter = &*f;
+    q.limit = 100;
+    ASSIGN_OR_RETURN(auto page, r.List(Kind::kDocument, scope, q));
+    for (auto& rec : page.records) ids.push_back(rec.id);
+    return Status::Ok();
+  }).ok());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 // A namespace's payload_indexes decide which fields filters answer from
 // payload_values; the answers must be those of the unindexed path, through
 // backfill, inserts, rewrites, deletes, index changes and other tenants.
 TEST_F(DocumentStoreTest, PayloadIndexesFollowTheNamespaceAndKeepAnswersExact) {
   auto put = [&](const Scope& scope, const std::string& id, const Json& cat) {
-    return store_->Write([&](Writer& w) {
-      return w.Upsert(Kind::kDocument, scope, Record{id, "col_1", {}, {}, {}, Json{{"cat", cat}, {"n", 1}}});
-    });
+    return PutDocument(*store_, scope, id, Json{{"cat", cat}, {"n", 1}});
   };
-  auto matching = [&](const Scope& scope, const Json& filter_json) {
-    std::vector<std::string> ids;
-    auto f = filter::Parse(filter_json);
-    EXPECT_TRUE(f.ok());
-    EXPECT_TRUE(store_->Read([&](Reader& r) -> Status {
-      ListQuery q;
-      q.filter = &*f;
-      q.limit = 100;
-      ASSIGN_OR_RETURN(auto page, r.List(Kind::kDocument, scope, q));
-      for (auto& rec : page.records) ids.push_back(rec.id);
-      return Status::Ok();
-    }).ok());
-    std::sort(ids.begin(), ids.end());
-    return ids;
-  };
+  auto matching = [&](const Scope& scope, const Json& filter_json) { return MatchingIds(*store_, scope, filter_json); };
   auto set_indexes = [&](const Json& fields) {
     Json payload = Json::array();
     for (const auto& f : fields) payload.push_back({{"field_name", f}, {"type", "keyword"}});
@@ -139,27 +145,6 @@ TEST_F(DocumentStoreTest, PayloadIndexesFollowTheNamespaceAndKeepAnswersExact) {
   ASSERT_TRUE(store_->Write([&](Writer& w) { return w.Delete(Kind::kNamespace, Scope{a_.org, ""}, "ns_a"); }).ok());
 }
 
-// A document of collection col_1, as a JSON object.
-Status PutDocument(MetadataStore& store, const Scope& scope, const std::string& id, const Json& doc) {
-  return store.Write([&](Writer& w) { return w.Upsert(Kind::kDocument, scope, Record{id, "col_1", {}, {}, {}, doc}); });
-}
-
-// The sorted ids of the documents a filter lists.
-std::vector<std::string> MatchingIds(MetadataStore& store, const Scope& scope, const Json& filter_json) {
-  std::vector<std::string> ids;
-  auto f = filter::Parse(filter_json);
-  EXPECT_TRUE(f.ok());
-  EXPECT_TRUE(store.Read([&](Reader& r) -> Status {
-    ListQuery q;
-    q.filter = &*f;
-    q.limit = 100;
-    ASSIGN_OR_RETURN(auto page, r.List(Kind::kDocument, scope, q));
-    for (auto& rec : page.records) ids.push_back(rec.id);
-    return Status::Ok();
-  }).ok());
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
 
 // Filters on a nested path step through arrays of objects (filter.h); an
 // index on such a path must hold what they reach there, however the document

@@ -57,6 +57,20 @@ def make_video(folder):
         return f.read()
 
 
+def video_namespace(cls, namespace, bucket, more_fields=None):
+    """A client bound to a new namespace registering multimodal_extractor,
+    with a bucket whose `video` field (and `more_fields`) hold the videos."""
+    c = Client(cls.server.base, conformance=cls.conformance)
+    r = c.post("/v1/namespaces", {"namespace_name": namespace, "feature_extractors": [
+        {"feature_extractor_name": "multimodal_extractor", "version": "v1"}]})
+    assert r.status_code == 200, r.text
+    c.namespace = namespace
+    r = c.post("/v1/buckets", {"bucket_name": bucket, "bucket_schema": {"properties": {
+        "video": {"type": "video"}, **(more_fields or {})}}})
+    assert r.status_code == 200, r.text
+    return c
+
+
 def have_tools():
     if not shutil.which("ffmpeg") or not shutil.which("espeak-ng"):
         return False
@@ -74,14 +88,7 @@ class VideoExtractorTest(ApiTestCase):
             video = make_video(folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        c = cls.c = Client(cls.server.base, conformance=cls.conformance)
-        r = c.post("/v1/namespaces", {"namespace_name": "videos", "feature_extractors": [
-            {"feature_extractor_name": "multimodal_extractor", "version": "v1"}]})
-        assert r.status_code == 200, r.text
-        c.namespace = "videos"
-        r = c.post("/v1/buckets", {"bucket_name": "clips", "bucket_schema": {"properties": {
-            "video": {"type": "video"}, "title": {"type": "string"}}}})
-        assert r.status_code == 200, r.text
+        c = cls.c = video_namespace(cls, "videos", "clips", {"title": {"type": "string"}})
         r = c.post("/v1/collections", {
             "collection_name": "scenes", "source": {"type": "bucket", "bucket_ids": ["clips"]},
             "feature_extractor": {"feature_extractor_name": "multimodal_extractor", "version": "v1",
@@ -211,14 +218,7 @@ class GifDeclaredAsVideoTest(ApiTestCase):
             gif, png = make_gif(folder), make_png(folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        c = cls.c = Client(cls.server.base, conformance=cls.conformance)
-        r = c.post("/v1/namespaces", {"namespace_name": "gifs", "feature_extractors": [
-            {"feature_extractor_name": "multimodal_extractor", "version": "v1"}]})
-        assert r.status_code == 200, r.text
-        c.namespace = "gifs"
-        r = c.post("/v1/buckets", {"bucket_name": "animations", "bucket_schema": {"properties": {
-            "video": {"type": "video"}}}})
-        assert r.status_code == 200, r.text
+        c = cls.c = video_namespace(cls, "gifs", "animations")
         r = c.post("/v1/collections", {
             "collection_name": "gif_scenes", "source": {"type": "bucket", "bucket_ids": ["animations"]},
             "feature_extractor": {"feature_extractor_name": "multimodal_extractor", "version": "v1",
