@@ -115,6 +115,18 @@ Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(
   if (threads > 0) {
     RETURN_IF_ERROR(s->Check(api->SetIntraOpNumThreads(options.get(), threads), "setting threads"));
   }
+  // The graph runs its nodes one after another (no inter-op pool); all of
+  // ONNX Runtime's graph rewrites apply (its default, stated).
+  RETURN_IF_ERROR(s->Check(api->SetInterOpNumThreads(options.get(), 1), "setting threads"));
+  RETURN_IF_ERROR(s->Check(api->SetSessionGraphOptimizationLevel(options.get(), ORT_ENABLE_ALL),
+                           "setting the optimisation level"));
+  // Idle intra-op threads sleep instead of spinning. The engine's workers run
+  // the model concurrently and share the cores with the server, so a spinning
+  // pool burns the CPU the other runs need: with 2 callers on 2 cores the work
+  // done per CPU-second was 37-57% of the FMA bound spinning against 56-68%
+  // not (bench/use_bench.cc --intra 0; BENCHMARKS.md).
+  RETURN_IF_ERROR(s->Check(api->AddSessionConfigEntry(options.get(), "session.intra_op.allow_spinning", "0"),
+                           "turning off spinning"));
   RETURN_IF_ERROR(s->Check(api->CreateSession(rt->env, path.c_str(), options.get(), &s->session_),
                            "loading " + path));
   RETURN_IF_ERROR(s->Check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &s->cpu_),
@@ -286,6 +298,40 @@ Result<std::vector<std::vector<float>>> UseEmbedder::Run(const std::vector<const
   return out;
 }
 
+std::vector<size_t> PlanUseRuns(const std::vector<size_t>& lengths, size_t max_run) {
+  // Estimated cost in multiply-adds (scripts/count_flops.py's counts): per
+  // piece, the rows the graph gathers (the residual projection of layer 0 and
+  // both feed-forward blocks); per padded position, the q/k/v and output
+  // projections of both layers and the attention products; per run, the
+  // measured fixed time at the measured rate (about 10 pieces' worth).
+  constexpr double kPerPiece = 131072.0 + 2 * 1572864.0;
+  constexpr double kPerPosition = 196608.0 + 131072.0 + 786432.0 + 262144.0;
+  constexpr double kPerPositionSquared = 1536.0;
+  constexpr double kPerRun = 48e6;
+  const size_t n = lengths.size();
+  max_run = std::max<size_t>(max_run, 1);
+  std::vector<double> prefix(n + 1, 0);  // pieces of the first k texts
+  for (size_t k = 0; k < n; ++k) prefix[k + 1] = prefix[k] + static_cast<double>(lengths[k]);
+  // best[j]: the cheapest plan for the first j texts, whose last run starts at from[j].
+  std::vector<double> best(n + 1, 0);
+  std::vector<size_t> from(n + 1, 0);
+  for (size_t j = 1; j <= n; ++j) {
+    const double longest = static_cast<double>(lengths[j - 1]);  // sorted: the run's padded length
+    const double per_row = longest * kPerPosition + longest * longest * kPerPositionSquared;
+    best[j] = -1;
+    for (size_t i = j - 1;; --i) {
+      const double cost = best[i] + kPerRun + (prefix[j] - prefix[i]) * kPerPiece +
+                          static_cast<double>(j - i) * per_row;
+      if (best[j] < 0 || cost < best[j]) best[j] = cost, from[j] = i;
+      if (i == 0 || j - i >= max_run) break;
+    }
+  }
+  std::vector<size_t> ends;
+  for (size_t j = n; j > 0; j = from[j]) ends.push_back(j);
+  std::reverse(ends.begin(), ends.end());
+  return ends;
+}
+
 Result<std::vector<std::vector<float>>> UseEmbedder::Embed(const std::vector<std::string>& texts,
                                                            EmbedRole /*role*/) {
   std::vector<Pieces> pieces(texts.size());
@@ -294,18 +340,21 @@ Result<std::vector<std::vector<float>>> UseEmbedder::Embed(const std::vector<std
     pieces[i] = Tokenize(texts[i]);
     if (!pieces[i].ids.empty()) order.push_back(i);
   }
-  // Similar lengths together waste little on padding when a call is split
-  // into several runs; results go back to the callers' order.
+  // Runs of similar lengths waste little on padding; results go back to the
+  // callers' order.
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return pieces[a].ids.size() < pieces[b].ids.size(); });
+  std::vector<size_t> lengths;
+  lengths.reserve(order.size());
+  for (size_t i : order) lengths.push_back(pieces[i].ids.size());
   std::vector<std::vector<float>> out(texts.size());
-  const size_t batch = static_cast<size_t>(batch_size_);
-  for (size_t start = 0; start < order.size(); start += batch) {
-    const size_t end = std::min(order.size(), start + batch);
+  size_t start = 0;
+  for (size_t end : PlanUseRuns(lengths, static_cast<size_t>(batch_size_))) {
     std::vector<const Pieces*> rows;
     for (size_t r = start; r < end; ++r) rows.push_back(&pieces[order[r]]);
     ASSIGN_OR_RETURN(auto vectors, Run(rows));
     for (size_t r = start; r < end; ++r) out[order[r]] = std::move(vectors[r - start]);
+    start = end;
   }
   for (size_t i = 0; i < texts.size(); ++i) {
     if (pieces[i].ids.empty()) out[i] = empty_vector_;

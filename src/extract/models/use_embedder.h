@@ -11,7 +11,8 @@
 //   vocab        the vocabulary (default "vocab.json")
 //   dimensions   the vector size (default 512; checked against the model)
 //   max_pieces   pieces read per text, 1..128 (default 128; see kMaxPieces)
-//   batch_size   texts per model run (default 256)
+//   batch_size   most texts per model run (default 256); Embed splits a call
+//                into runs of similar length (PlanUseRuns)
 //   threads      ONNX Runtime intra-op threads (default: one per core)
 //   output_name  the output to read (default "embeddings", else the only one)
 // The model takes the sparse input of the TF.js graph: `indices` [N, 2] of
@@ -90,6 +91,17 @@ class UseEmbedder final : public Embedder {
   std::unique_ptr<Session> session_;
   std::vector<float> empty_vector_;
 };
+
+// How Embed splits the texts of one call, sorted by piece count (`lengths`,
+// ascending, none 0), into model runs of at most `max_run` texts: the end
+// index of each run. A run pads every text to its longest, and the graph's
+// attention half (the q/k/v and output projections, 30% of the multiply-adds
+// per piece) works on the padded rows, so a call mixing lengths wastes work in
+// one run; each run also costs about as much as 10 pieces whatever its size
+// (measured: 1.15 ms for one piece against 0.1 ms per further piece, most
+// likely reading the 18.6 MB of weights once more). The plan minimises that
+// estimate over all splits of the sorted list.
+std::vector<size_t> PlanUseRuns(const std::vector<size_t>& lengths, size_t max_run);
 
 // The UseEmbedder answering for `embedder`: itself, or the model a
 // CachingEmbedder (what ModelRegistry::Get returns) wraps; null for any other

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -132,6 +133,29 @@ TEST_F(UseEmbedderTest, OneBatchGivesWhatEachTextGivesAlone) {
   EXPECT_TRUE(Embed({}).empty());
 }
 
+TEST_F(UseEmbedderTest, ACallMixingLengthsGivesWhatEachTextGivesAlone) {
+  // Short and long texts together: Embed runs them in separate runs (see
+  // PlanUseRuns), and each still gets its own vector, in the callers' order.
+  std::string long_text;
+  for (int i = 0; i < 100; ++i) long_text += "word" + std::to_string(i) + " ";
+  std::vector<std::string> texts;
+  for (int i = 0; i < 6; ++i) {
+    texts.push_back("cat " + std::to_string(i));
+    texts.push_back(long_text + std::to_string(i));
+  }
+  std::vector<size_t> lengths;
+  for (const auto& t : texts) lengths.push_back(model_->Tokenize(t).ids.size());
+  std::sort(lengths.begin(), lengths.end());
+  ASSERT_GT(PlanUseRuns(lengths, 256).size(), 1u);
+  const auto together = Embed(texts);
+  ASSERT_EQ(together.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto alone = Embed({texts[i]});
+    EXPECT_GT(Cosine(together[i], alone[0]), 0.99999) << texts[i];
+  }
+  EXPECT_LT(Cosine(together[0], together[1]), 0.9);
+}
+
 TEST_F(UseEmbedderTest, TruncatesAtTheModelsLimit) {
   std::string head;
   for (int i = 0; i < 150; ++i) head += "word" + std::to_string(i) + " ";
@@ -187,6 +211,39 @@ TEST_F(UseEmbedderTest, RefusesBrokenConfigsAndMissingFiles) {
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(e.status().message(), testing::HasSubstr("model.onnx is missing"));
+}
+
+// ---- how a call is split into runs ---------------------------------------------
+
+TEST(PlanUseRunsTest, PadsLittleAndKeepsRunsWithinTheBatchSize) {
+  EXPECT_TRUE(PlanUseRuns({}, 256).empty());
+  // Equal lengths: nothing to save by splitting, but no run above the limit.
+  EXPECT_EQ(PlanUseRuns(std::vector<size_t>(64, 20), 256), std::vector<size_t>{64});
+  EXPECT_EQ(PlanUseRuns(std::vector<size_t>(64, 20), 16), (std::vector<size_t>{16, 32, 48, 64}));
+  EXPECT_EQ(PlanUseRuns({7}, 256), std::vector<size_t>{1});
+  // Short texts are not padded to the long ones' length.
+  std::vector<size_t> lengths(20, 3);
+  lengths.insert(lengths.end(), 20, 128);
+  EXPECT_EQ(PlanUseRuns(lengths, 256), (std::vector<size_t>{20, 40}));
+  // Nearly equal lengths stay together: a run costs more than a piece of padding.
+  EXPECT_EQ(PlanUseRuns({18, 19, 19, 20}, 256), std::vector<size_t>{4});
+  // Any sorted input: increasing ends up to the last text, no run above the limit.
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<size_t> l(1 + rng() % 300);
+    for (auto& x : l) x = 1 + rng() % 128;
+    std::sort(l.begin(), l.end());
+    const size_t max_run = 1 + rng() % 64;
+    const auto ends = PlanUseRuns(l, max_run);
+    ASSERT_FALSE(ends.empty());
+    EXPECT_EQ(ends.back(), l.size());
+    size_t start = 0;
+    for (size_t end : ends) {
+      EXPECT_GT(end, start);
+      EXPECT_LE(end - start, max_run);
+      start = end;
+    }
+  }
 }
 
 // ---- the registry ------------------------------------------------------------
