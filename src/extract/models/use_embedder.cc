@@ -257,9 +257,24 @@ Status UseEmbedder::Session::Run(const std::vector<int64_t>& indices,
 UseEmbedder::UseEmbedder(SentencePieceTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {}
 UseEmbedder::~UseEmbedder() = default;
 
+std::string LowerIfAllCaps(std::string_view text) {
+  bool upper = false;
+  for (char c : text) {
+    if (c >= 'a' && c <= 'z') return std::string(text);
+    upper = upper || (c >= 'A' && c <= 'Z');
+  }
+  std::string out(text);
+  if (upper) {
+    for (char& c : out) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
 UseEmbedder::Pieces UseEmbedder::Tokenize(std::string_view text) const {
   Pieces p;
-  p.ids = tokenizer_.Encode(text);
+  p.ids = tokenizer_.Encode(LowerIfAllCaps(text));
   p.total = p.ids.size();
   if (p.ids.size() > static_cast<size_t>(max_pieces_)) p.ids.resize(static_cast<size_t>(max_pieces_));
   return p;

@@ -39,6 +39,14 @@ inline constexpr const char* kSentenceEmbeddingTask = "sentence_embedding";
 // The config.json "backend" of models converted from TF.js graphs.
 inline constexpr const char* kTfjsOnnxBackend = "tfjs-onnx";
 
+// Text written all in capitals ("MEASUREMENT OF BLOOD PRESSURE"), ASCII
+// letters only, lower-cased; any other text as it is. USE-lite's vocabulary
+// is case-sensitive and holds few capitalised pieces, so shouted text falls
+// apart into single letters (NPL's queries: 38.8 pieces each instead of 17.1,
+// dense nDCG@10 0.0027, against 0.1757 lower-cased; BENCHMARKS.md). Text
+// with any lower-case letter keeps its case, as the reference tokenizer does.
+std::string LowerIfAllCaps(std::string_view text);
+
 class UseEmbedder final : public Embedder {
  public:
   // The graph reads at most 128 pieces per sentence: its ClipToMaxLength step

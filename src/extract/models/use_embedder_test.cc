@@ -91,6 +91,14 @@ class UseEmbedderTest : public testing::Test {
 };
 UseEmbedder* UseEmbedderTest::model_ = nullptr;
 
+TEST(LowerIfAllCapsTest, OnlyShoutedTextIsLowerCased) {
+  EXPECT_EQ(LowerIfAllCaps("MEASUREMENT OF BLOOD PRESSURE IN RATS"), "measurement of blood pressure in rats");
+  EXPECT_EQ(LowerIfAllCaps("NASA launched a probe"), "NASA launched a probe");
+  EXPECT_EQ(LowerIfAllCaps("The U.S. economy"), "The U.S. economy");
+  EXPECT_EQ(LowerIfAllCaps("1984, 2001"), "1984, 2001");
+  EXPECT_EQ(LowerIfAllCaps(""), "");
+}
+
 TEST_F(UseEmbedderTest, DescribesItself) {
   EXPECT_EQ(model_->name(), "use_lite_512");
   EXPECT_EQ(model_->dimensions(), 512);
