@@ -7,9 +7,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "extract/models/embedder_config.h"
-#include "extract/models/onnx_runtime.h"
 #include "extract/models/onnx_session.h"
-#include "extract/models/ort_c_api.h"
+#include "extract/models/ort_session.h"
 #include "extract/models/use_embedder.h"  // kTfjsOnnxBackend
 
 namespace strata::extract {
@@ -23,7 +22,6 @@ namespace fs = std::filesystem;
 // runs them directly on the C API.
 class FaceOnnxSession {
  public:
-  ~FaceOnnxSession();
   static Result<std::unique_ptr<FaceOnnxSession>> Open(const std::string& model_name, const std::string& path,
                                                        int threads);
   const OnnxTensorInfo& input() const { return input_; }
@@ -34,28 +32,25 @@ class FaceOnnxSession {
 
  private:
   FaceOnnxSession() = default;
+  Status Describe();
 
-  const OnnxRuntime* rt_ = nullptr;
-  OrtSession* session_ = nullptr;
-  OrtMemoryInfo* cpu_ = nullptr;
-  std::string model_name_;
+  std::unique_ptr<OrtModelSession> ort_;
   OnnxTensorInfo input_;
   std::vector<OnnxTensorInfo> outputs_;
-
-#if STRATA_HAVE_ORT_API
-  Status Check(OrtStatus* status, const std::string& what) const;
-  Status Describe();
-#endif
 };
+
+Result<std::unique_ptr<FaceOnnxSession>> FaceOnnxSession::Open(const std::string& model_name,
+                                                               const std::string& path, int threads) {
+  std::unique_ptr<FaceOnnxSession> s(new FaceOnnxSession);
+  ASSIGN_OR_RETURN(s->ort_, OrtModelSession::Open("model " + model_name, path, threads));
+  RETURN_IF_ERROR(s->Describe());
+  return s;
+}
 
 #if !STRATA_HAVE_ORT_API
 
-FaceOnnxSession::~FaceOnnxSession() = default;
-Result<std::unique_ptr<FaceOnnxSession>> FaceOnnxSession::Open(const std::string&, const std::string&, int) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  (void)rt;
-  return Status::Internal("unreachable: ONNX Runtime loaded without its header");
-}
+// Built without the C API header: OrtModelSession::Open fails, and nothing else runs.
+Status FaceOnnxSession::Describe() { return Status::Ok(); }
 Result<std::vector<FloatTensor>> FaceOnnxSession::Run(const std::vector<float>&, const std::vector<int64_t>&,
                                                       const std::vector<std::string>&) const {
   return Status::Internal("ONNX Runtime is not available in this build");
@@ -63,96 +58,42 @@ Result<std::vector<FloatTensor>> FaceOnnxSession::Run(const std::vector<float>&,
 
 #else
 
-namespace {
-
-// Releases an ONNX Runtime object at the end of a scope.
-template <typename T>
-class Owned {
- public:
-  using Release = void(ORT_API_CALL*)(T*);
-  explicit Owned(Release release) : release_(release) {}
-  ~Owned() {
-    if (ptr_ != nullptr) release_(ptr_);
-  }
-  Owned(const Owned&) = delete;
-  Owned& operator=(const Owned&) = delete;
-  T** out() { return &ptr_; }
-  T* get() const { return ptr_; }
-
- private:
-  Release release_;
-  T* ptr_ = nullptr;
-};
-
-}  // namespace
-
-FaceOnnxSession::~FaceOnnxSession() {
-  if (rt_ == nullptr) return;
-  if (cpu_ != nullptr) rt_->api->ReleaseMemoryInfo(cpu_);
-  if (session_ != nullptr) rt_->api->ReleaseSession(session_);
-}
-
-Status FaceOnnxSession::Check(OrtStatus* status, const std::string& what) const {
-  if (status == nullptr) return Status::Ok();
-  std::string message = rt_->api->GetErrorMessage(status);
-  rt_->api->ReleaseStatus(status);
-  return Status::Internal("model " + model_name_ + ": " + what + ": " + message);
-}
-
-Result<std::unique_ptr<FaceOnnxSession>> FaceOnnxSession::Open(const std::string& model_name,
-                                                               const std::string& path, int threads) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  const OrtApi* api = rt->api;
-  std::unique_ptr<FaceOnnxSession> s(new FaceOnnxSession);
-  s->rt_ = rt;
-  s->model_name_ = model_name;
-  Owned<OrtSessionOptions> options(api->ReleaseSessionOptions);
-  RETURN_IF_ERROR(s->Check(api->CreateSessionOptions(options.out()), "creating session options"));
-  if (threads > 0) {
-    RETURN_IF_ERROR(s->Check(api->SetIntraOpNumThreads(options.get(), threads), "setting threads"));
-  }
-  RETURN_IF_ERROR(s->Check(api->CreateSession(rt->env, path.c_str(), options.get(), &s->session_),
-                           "loading " + path));
-  RETURN_IF_ERROR(s->Check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &s->cpu_),
-                           "describing CPU memory"));
-  RETURN_IF_ERROR(s->Describe());
-  return s;
-}
-
 // Reads the one input and every output: name, element type, shape.
 Status FaceOnnxSession::Describe() {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
+  OrtSession* session = ort.session();
   OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
+  RETURN_IF_ERROR(ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
   std::vector<OnnxTensorInfo> inputs;
   for (bool input : {true, false}) {
     size_t count = 0;
-    RETURN_IF_ERROR(Check(input ? api->SessionGetInputCount(session_, &count)
-                                : api->SessionGetOutputCount(session_, &count),
-                          "counting inputs and outputs"));
+    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
+                                    : api->SessionGetOutputCount(session, &count),
+                              "counting inputs and outputs"));
     for (size_t i = 0; i < count; ++i) {
       OnnxTensorInfo info;
       char* raw = nullptr;
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputName(session_, i, allocator, &raw)
-                                  : api->SessionGetOutputName(session_, i, allocator, &raw),
-                            "reading names"));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &raw)
+                                      : api->SessionGetOutputName(session, i, allocator, &raw),
+                                "reading names"));
       info.name = raw;
-      RETURN_IF_ERROR(Check(api->AllocatorFree(allocator, raw), "freeing a name"));
+      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, raw), "freeing a name"));
       Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputTypeInfo(session_, i, type.out())
-                                  : api->SessionGetOutputTypeInfo(session_, i, type.out()),
-                            "reading the type of " + info.name));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
+                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
+                                "reading the type of " + info.name));
       ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
+      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
       if (kind == ONNX_TYPE_TENSOR) {
         const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
-        RETURN_IF_ERROR(Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
+        RETURN_IF_ERROR(ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
         ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         size_t rank = 0;
-        RETURN_IF_ERROR(Check(api->GetTensorElementType(tensor, &element), "reading a type"));
-        RETURN_IF_ERROR(Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
+        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
+        RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
         info.shape.resize(rank);
-        RETURN_IF_ERROR(Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
+        RETURN_IF_ERROR(ort.Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
         info.is_float = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
         info.is_int64 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
       }
@@ -160,8 +101,7 @@ Status FaceOnnxSession::Describe() {
     }
   }
   if (inputs.size() != 1 || !inputs[0].is_float || inputs[0].shape.size() != 4 || inputs[0].shape[3] != 3) {
-    return Status::Internal("model " + model_name_ +
-                            ": model.onnx must take exactly one float32 NHWC image input [N, H, W, 3]");
+    return ort.Error("model.onnx must take exactly one float32 NHWC image input [N, H, W, 3]");
   }
   input_ = inputs[0];
   return Status::Ok();
@@ -170,45 +110,46 @@ Status FaceOnnxSession::Describe() {
 Result<std::vector<FloatTensor>> FaceOnnxSession::Run(const std::vector<float>& data,
                                                       const std::vector<int64_t>& shape,
                                                       const std::vector<std::string>& outputs) const {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
   Owned<OrtValue> input(api->ReleaseValue);
   // The tensor borrows `data`, which outlives the Run below.
-  RETURN_IF_ERROR(Check(api->CreateTensorWithDataAsOrtValue(cpu_, const_cast<float*>(data.data()),
-                                                            data.size() * sizeof(float), shape.data(),
-                                                            shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT,
-                                                            input.out()),
-                        "creating the input"));
+  RETURN_IF_ERROR(ort.Check(api->CreateTensorWithDataAsOrtValue(
+                                ort.cpu(), const_cast<float*>(data.data()), data.size() * sizeof(float),
+                                shape.data(), shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, input.out()),
+                            "creating the input"));
   const char* input_name = input_.name.c_str();
   const OrtValue* inputs[1] = {input.get()};
   std::vector<const char*> names;
   for (const std::string& n : outputs) names.push_back(n.c_str());
   std::vector<OrtValue*> results(outputs.size(), nullptr);
-  OrtStatus* run = api->Run(session_, nullptr, &input_name, inputs, 1, names.data(), names.size(), results.data());
+  OrtStatus* run =
+      api->Run(ort.session(), nullptr, &input_name, inputs, 1, names.data(), names.size(), results.data());
   // Each result is released however the reading below ends.
   std::vector<std::unique_ptr<Owned<OrtValue>>> owned;
   for (OrtValue*& r : results) {
     owned.push_back(std::make_unique<Owned<OrtValue>>(api->ReleaseValue));
     *owned.back()->out() = r;
   }
-  RETURN_IF_ERROR(Check(run, "running"));
+  RETURN_IF_ERROR(ort.Check(run, "running"));
 
   std::vector<FloatTensor> out(outputs.size());
   for (size_t k = 0; k < outputs.size(); ++k) {
     Owned<OrtTensorTypeAndShapeInfo> info(api->ReleaseTensorTypeAndShapeInfo);
-    RETURN_IF_ERROR(Check(api->GetTensorTypeAndShape(results[k], info.out()), "reading " + outputs[k]));
+    RETURN_IF_ERROR(ort.Check(api->GetTensorTypeAndShape(results[k], info.out()), "reading " + outputs[k]));
     ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    RETURN_IF_ERROR(Check(api->GetTensorElementType(info.get(), &element), "reading " + outputs[k]));
+    RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(info.get(), &element), "reading " + outputs[k]));
     if (element != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-      return Status::Internal("model " + model_name_ + ": output " + outputs[k] + " is not float32");
+      return ort.Error("output " + outputs[k] + " is not float32");
     }
     size_t rank = 0;
-    RETURN_IF_ERROR(Check(api->GetDimensionsCount(info.get(), &rank), "reading " + outputs[k]));
+    RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(info.get(), &rank), "reading " + outputs[k]));
     out[k].shape.resize(rank);
-    RETURN_IF_ERROR(Check(api->GetDimensions(info.get(), out[k].shape.data(), rank), "reading " + outputs[k]));
+    RETURN_IF_ERROR(ort.Check(api->GetDimensions(info.get(), out[k].shape.data(), rank), "reading " + outputs[k]));
     size_t count = 1;
     for (int64_t d : out[k].shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
     void* raw = nullptr;
-    RETURN_IF_ERROR(Check(api->GetTensorMutableData(results[k], &raw), "reading " + outputs[k]));
+    RETURN_IF_ERROR(ort.Check(api->GetTensorMutableData(results[k], &raw), "reading " + outputs[k]));
     out[k].data.resize(count);
     if (count > 0) std::memcpy(out[k].data.data(), raw, count * sizeof(float));
   }

@@ -12,11 +12,9 @@
 #include "core/status.h"
 #include "extract/models/onnx_session.h"
 
-struct OrtSession;
-struct OrtMemoryInfo;
-struct OrtStatus;
-
 namespace strata::extract {
+
+class OrtModelSession;  // ort_session.h
 
 class ImageModelSession {
  public:
@@ -43,14 +41,10 @@ class ImageModelSession {
                                        const std::vector<std::string>& outputs) const;
 
  private:
-  ImageModelSession() = default;
-  Status Check(OrtStatus* status, const std::string& what) const;
+  ImageModelSession();
   Status Describe();
 
-  const OnnxRuntime* rt_ = nullptr;
-  OrtSession* session_ = nullptr;
-  OrtMemoryInfo* cpu_ = nullptr;
-  std::string model_name_;
+  std::unique_ptr<OrtModelSession> ort_;
   std::vector<OnnxTensorInfo> inputs_, outputs_;
 };
 

@@ -2,20 +2,25 @@
 
 #include <cstring>
 
-#include "extract/models/ort_c_api.h"
+#include "extract/models/ort_session.h"
 
 namespace strata::extract {
 
+OnnxSession::OnnxSession() = default;
+OnnxSession::~OnnxSession() = default;
+
+const std::string& OnnxSession::runtime_version() const { return ort_->runtime().version; }
+
+Result<std::unique_ptr<OnnxSession>> OnnxSession::Open(const std::string& model_path, int threads) {
+  std::unique_ptr<OnnxSession> s(new OnnxSession);
+  ASSIGN_OR_RETURN(s->ort_, OrtModelSession::Open("ONNX model " + model_path, model_path, threads));
+  RETURN_IF_ERROR(s->Describe());
+  return s;
+}
+
 #if !STRATA_HAVE_ORT_API
 
-// Built without the C API header: LoadOnnxRuntime says so, and nothing else runs.
-Result<std::unique_ptr<OnnxSession>> OnnxSession::Open(const std::string&, int) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  (void)rt;
-  return Status::Internal("unreachable: ONNX Runtime loaded without its header");
-}
-OnnxSession::~OnnxSession() = default;
-Status OnnxSession::Check(OrtStatus*, const std::string&) const { return Status::Ok(); }
+// Built without the C API header: OrtModelSession::Open fails, and nothing else runs.
 Status OnnxSession::Describe() { return Status::Ok(); }
 Result<FloatTensor> OnnxSession::Run(const std::vector<Feed>&, int64_t, int64_t,
                                      const std::string&) const {
@@ -24,99 +29,46 @@ Result<FloatTensor> OnnxSession::Run(const std::vector<Feed>&, int64_t, int64_t,
 
 #else
 
-namespace {
-
-// Releases an ONNX Runtime object at the end of a scope.
-template <typename T>
-class Owned {
- public:
-  using Release = void(ORT_API_CALL*)(T*);
-  explicit Owned(Release release) : release_(release) {}
-  ~Owned() {
-    if (ptr_ != nullptr) release_(ptr_);
-  }
-  Owned(const Owned&) = delete;
-  Owned& operator=(const Owned&) = delete;
-  T** out() { return &ptr_; }
-  T* get() const { return ptr_; }
-
- private:
-  Release release_;
-  T* ptr_ = nullptr;
-};
-
-}  // namespace
-
-Status OnnxSession::Check(OrtStatus* status, const std::string& what) const {
-  if (status == nullptr) return Status::Ok();
-  std::string message = rt_->api->GetErrorMessage(status);
-  rt_->api->ReleaseStatus(status);
-  return Status::Internal("ONNX model " + path_ + ": " + what + ": " + message);
-}
-
-Result<std::unique_ptr<OnnxSession>> OnnxSession::Open(const std::string& model_path, int threads) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  const OrtApi* api = rt->api;
-  std::unique_ptr<OnnxSession> s(new OnnxSession);
-  s->rt_ = rt;
-  s->path_ = model_path;
-
-  Owned<OrtSessionOptions> options(api->ReleaseSessionOptions);
-  RETURN_IF_ERROR(s->Check(api->CreateSessionOptions(options.out()), "creating session options"));
-  if (threads > 0) {
-    RETURN_IF_ERROR(s->Check(api->SetIntraOpNumThreads(options.get(), threads), "setting threads"));
-  }
-  RETURN_IF_ERROR(s->Check(
-      api->CreateSession(rt->env, model_path.c_str(), options.get(), &s->session_), "loading"));
-  RETURN_IF_ERROR(s->Check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &s->cpu_),
-                           "describing CPU memory"));
-  RETURN_IF_ERROR(s->Describe());
-  return s;
-}
-
-OnnxSession::~OnnxSession() {
-  if (rt_ == nullptr) return;
-  if (cpu_ != nullptr) rt_->api->ReleaseMemoryInfo(cpu_);
-  if (session_ != nullptr) rt_->api->ReleaseSession(session_);
-}
-
 // Reads the name, element type and shape of every input and output.
 Status OnnxSession::Describe() {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
+  OrtSession* session = ort.session();
   OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
+  RETURN_IF_ERROR(
+      ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
 
   for (bool input : {true, false}) {
     size_t count = 0;
-    RETURN_IF_ERROR(Check(input ? api->SessionGetInputCount(session_, &count)
-                                : api->SessionGetOutputCount(session_, &count),
-                          "counting inputs and outputs"));
+    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
+                                    : api->SessionGetOutputCount(session, &count),
+                              "counting inputs and outputs"));
     for (size_t i = 0; i < count; ++i) {
       OnnxTensorInfo info;
       char* name = nullptr;
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputName(session_, i, allocator, &name)
-                                  : api->SessionGetOutputName(session_, i, allocator, &name),
-                            "reading names"));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &name)
+                                      : api->SessionGetOutputName(session, i, allocator, &name),
+                                "reading names"));
       info.name = name;
-      RETURN_IF_ERROR(Check(api->AllocatorFree(allocator, name), "freeing a name"));
+      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, name), "freeing a name"));
 
       Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputTypeInfo(session_, i, type.out())
-                                  : api->SessionGetOutputTypeInfo(session_, i, type.out()),
-                            "reading the type of " + info.name));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
+                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
+                                "reading the type of " + info.name));
       ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
+      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
       if (kind == ONNX_TYPE_TENSOR) {
         const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
         RETURN_IF_ERROR(
-            Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
+            ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
         ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         size_t rank = 0;
-        RETURN_IF_ERROR(Check(api->GetTensorElementType(tensor, &element), "reading a type"));
-        RETURN_IF_ERROR(Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
+        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
+        RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
         info.shape.resize(rank);
         RETURN_IF_ERROR(
-            Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
+            ort.Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
         info.is_int64 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
         info.is_float = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
       }
@@ -128,7 +80,8 @@ Status OnnxSession::Describe() {
 
 Result<FloatTensor> OnnxSession::Run(const std::vector<Feed>& feeds, int64_t batch, int64_t seq,
                                      const std::string& output) const {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
   const int64_t shape[2] = {batch, seq};
   std::vector<std::unique_ptr<Owned<OrtValue>>> values;
   std::vector<const OrtValue*> inputs;
@@ -140,38 +93,38 @@ Result<FloatTensor> OnnxSession::Run(const std::vector<Feed>& feeds, int64_t bat
     values.push_back(std::make_unique<Owned<OrtValue>>(api->ReleaseValue));
     // The tensor borrows `data`, which outlives the Run below.
     RETURN_IF_ERROR(
-        Check(api->CreateTensorWithDataAsOrtValue(
-                  cpu_, const_cast<int64_t*>(data->data()), data->size() * sizeof(int64_t), shape,
-                  2, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, values.back()->out()),
-              "creating input " + name));
+        ort.Check(api->CreateTensorWithDataAsOrtValue(
+                      ort.cpu(), const_cast<int64_t*>(data->data()), data->size() * sizeof(int64_t),
+                      shape, 2, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, values.back()->out()),
+                  "creating input " + name));
     inputs.push_back(values.back()->get());
     names.push_back(name.c_str());
   }
 
   const char* output_name = output.c_str();
   Owned<OrtValue> result(api->ReleaseValue);
-  RETURN_IF_ERROR(Check(api->Run(session_, nullptr, names.data(), inputs.data(), inputs.size(),
-                                 &output_name, 1, result.out()),
-                        "running"));
+  RETURN_IF_ERROR(ort.Check(api->Run(ort.session(), nullptr, names.data(), inputs.data(),
+                                     inputs.size(), &output_name, 1, result.out()),
+                            "running"));
 
   FloatTensor out;
   Owned<OrtTensorTypeAndShapeInfo> info(api->ReleaseTensorTypeAndShapeInfo);
   RETURN_IF_ERROR(
-      Check(api->GetTensorTypeAndShape(result.get(), info.out()), "reading the output"));
+      ort.Check(api->GetTensorTypeAndShape(result.get(), info.out()), "reading the output"));
   ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
   size_t rank = 0;
-  RETURN_IF_ERROR(Check(api->GetTensorElementType(info.get(), &element), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(info.get(), &element), "reading the output"));
   if (element != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-    return Status::Internal("ONNX model " + path_ + ": output " + output + " is not float32");
+    return ort.Error("output " + output + " is not float32");
   }
-  RETURN_IF_ERROR(Check(api->GetDimensionsCount(info.get(), &rank), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(info.get(), &rank), "reading the output"));
   out.shape.resize(rank);
   RETURN_IF_ERROR(
-      Check(api->GetDimensions(info.get(), out.shape.data(), rank), "reading the output"));
+      ort.Check(api->GetDimensions(info.get(), out.shape.data(), rank), "reading the output"));
   size_t count = 1;
   for (int64_t d : out.shape) count *= static_cast<size_t>(d);
   void* data = nullptr;
-  RETURN_IF_ERROR(Check(api->GetTensorMutableData(result.get(), &data), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetTensorMutableData(result.get(), &data), "reading the output"));
   out.data.resize(count);
   if (count > 0) std::memcpy(out.data.data(), data, count * sizeof(float));
   return out;

@@ -13,11 +13,9 @@
 #include "core/status.h"
 #include "extract/models/onnx_runtime.h"
 
-struct OrtSession;
-struct OrtMemoryInfo;
-struct OrtStatus;
-
 namespace strata::extract {
+
+class OrtModelSession;  // ort_session.h
 
 struct OnnxTensorInfo {
   std::string name;
@@ -41,7 +39,7 @@ class OnnxSession {
 
   const std::vector<OnnxTensorInfo>& inputs() const { return inputs_; }
   const std::vector<OnnxTensorInfo>& outputs() const { return outputs_; }
-  const std::string& runtime_version() const { return rt_->version; }
+  const std::string& runtime_version() const;
 
   // Feeds each named int64 tensor of shape [batch, seq] (data row-major) and
   // returns the output called `output`. Thread-safe: ONNX Runtime allows
@@ -51,15 +49,10 @@ class OnnxSession {
                           const std::string& output) const;
 
  private:
-  OnnxSession() = default;
-  // Ok for a null status; else the error, naming the model and `what` failed.
-  Status Check(OrtStatus* status, const std::string& what) const;
+  OnnxSession();
   Status Describe();
 
-  const OnnxRuntime* rt_ = nullptr;
-  OrtSession* session_ = nullptr;
-  OrtMemoryInfo* cpu_ = nullptr;
-  std::string path_;
+  std::unique_ptr<OrtModelSession> ort_;
   std::vector<OnnxTensorInfo> inputs_, outputs_;
 };
 

@@ -8,8 +8,7 @@
 #include "core/crypto.h"
 #include "extract/models/embedder_config.h"
 #include "extract/models/inference_cache.h"
-#include "extract/models/onnx_runtime.h"
-#include "extract/models/ort_c_api.h"
+#include "extract/models/ort_session.h"
 
 namespace strata::extract {
 
@@ -25,7 +24,6 @@ class UseEmbedder::Session {
     bool int64_inputs = true;
     std::string output;
   };
-  ~Session();
   static Result<std::unique_ptr<Session>> Open(const std::string& model_name,
                                                const std::string& path, int threads,
                                                const std::string& output_name);
@@ -36,29 +34,25 @@ class UseEmbedder::Session {
 
  private:
   Session() = default;
-
-  const OnnxRuntime* rt_ = nullptr;
-  OrtSession* session_ = nullptr;
-  OrtMemoryInfo* cpu_ = nullptr;
-  std::string model_name_;
-  Plan plan_;
-
-#if STRATA_HAVE_ORT_API
-  Status Check(OrtStatus* status, const std::string& what) const;
   Status Describe(const std::string& output_name);
-#endif
+
+  std::unique_ptr<OrtModelSession> ort_;
+  Plan plan_;
 };
+
+Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(
+    const std::string& model_name, const std::string& path, int threads,
+    const std::string& output_name) {
+  std::unique_ptr<Session> s(new Session);
+  ASSIGN_OR_RETURN(s->ort_, OrtModelSession::Open("model " + model_name, path, threads));
+  RETURN_IF_ERROR(s->Describe(output_name));
+  return s;
+}
 
 #if !STRATA_HAVE_ORT_API
 
-UseEmbedder::Session::~Session() = default;
-Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(const std::string&,
-                                                                         const std::string&, int,
-                                                                         const std::string&) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  (void)rt;
-  return Status::Internal("unreachable: ONNX Runtime loaded without its header");
-}
+// Built without the C API header: OrtModelSession::Open fails, and nothing else runs.
+Status UseEmbedder::Session::Describe(const std::string&) { return Status::Ok(); }
 Status UseEmbedder::Session::Run(const std::vector<int64_t>&, const std::vector<int64_t>&,
                                  std::vector<int64_t>*, std::vector<float>*) const {
   return Status::Internal("ONNX Runtime is not available in this build");
@@ -66,107 +60,39 @@ Status UseEmbedder::Session::Run(const std::vector<int64_t>&, const std::vector<
 
 #else
 
-namespace {
-
-// Releases an ONNX Runtime object at the end of a scope.
-template <typename T>
-class Owned {
- public:
-  using Release = void(ORT_API_CALL*)(T*);
-  explicit Owned(Release release) : release_(release) {}
-  ~Owned() {
-    if (ptr_ != nullptr) release_(ptr_);
-  }
-  Owned(const Owned&) = delete;
-  Owned& operator=(const Owned&) = delete;
-  T** out() { return &ptr_; }
-  T* get() const { return ptr_; }
-
- private:
-  Release release_;
-  T* ptr_ = nullptr;
-};
-
-}  // namespace
-
-UseEmbedder::Session::~Session() {
-  if (rt_ == nullptr) return;
-  if (cpu_ != nullptr) rt_->api->ReleaseMemoryInfo(cpu_);
-  if (session_ != nullptr) rt_->api->ReleaseSession(session_);
-}
-
-Status UseEmbedder::Session::Check(OrtStatus* status, const std::string& what) const {
-  if (status == nullptr) return Status::Ok();
-  std::string message = rt_->api->GetErrorMessage(status);
-  rt_->api->ReleaseStatus(status);
-  return Status::Internal("model " + model_name_ + ": " + what + ": " + message);
-}
-
-Result<std::unique_ptr<UseEmbedder::Session>> UseEmbedder::Session::Open(
-    const std::string& model_name, const std::string& path, int threads,
-    const std::string& output_name) {
-  ASSIGN_OR_RETURN(const OnnxRuntime* rt, LoadOnnxRuntime());
-  const OrtApi* api = rt->api;
-  std::unique_ptr<Session> s(new Session);
-  s->rt_ = rt;
-  s->model_name_ = model_name;
-  Owned<OrtSessionOptions> options(api->ReleaseSessionOptions);
-  RETURN_IF_ERROR(s->Check(api->CreateSessionOptions(options.out()), "creating session options"));
-  if (threads > 0) {
-    RETURN_IF_ERROR(s->Check(api->SetIntraOpNumThreads(options.get(), threads), "setting threads"));
-  }
-  // The graph runs its nodes one after another (no inter-op pool); all of
-  // ONNX Runtime's graph rewrites apply (its default, stated).
-  RETURN_IF_ERROR(s->Check(api->SetInterOpNumThreads(options.get(), 1), "setting threads"));
-  RETURN_IF_ERROR(s->Check(api->SetSessionGraphOptimizationLevel(options.get(), ORT_ENABLE_ALL),
-                           "setting the optimisation level"));
-  // Idle intra-op threads sleep instead of spinning. The engine's workers run
-  // the model concurrently and share the cores with the server, so a spinning
-  // pool burns the CPU the other runs need: with 2 callers on 2 cores the work
-  // done per CPU-second was 37-57% of the FMA bound spinning against 56-68%
-  // not (bench/use_bench.cc --intra 0; BENCHMARKS.md).
-  RETURN_IF_ERROR(s->Check(api->AddSessionConfigEntry(options.get(), "session.intra_op.allow_spinning", "0"),
-                           "turning off spinning"));
-  RETURN_IF_ERROR(s->Check(api->CreateSession(rt->env, path.c_str(), options.get(), &s->session_),
-                           "loading " + path));
-  RETURN_IF_ERROR(s->Check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &s->cpu_),
-                           "describing CPU memory"));
-  RETURN_IF_ERROR(s->Describe(output_name));
-  return s;
-}
-
 // Checks the inputs are exactly `indices` and `values`, both int32 or both
 // int64, and picks the float output.
 Status UseEmbedder::Session::Describe(const std::string& output_name) {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
+  OrtSession* session = ort.session();
   OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
-  auto fail = [&](const std::string& why) { return Status::Internal("model " + model_name_ + ": " + why); };
+  RETURN_IF_ERROR(ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
 
   for (bool input : {true, false}) {
     size_t count = 0;
-    RETURN_IF_ERROR(Check(input ? api->SessionGetInputCount(session_, &count)
-                                : api->SessionGetOutputCount(session_, &count),
-                          "counting inputs and outputs"));
+    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
+                                    : api->SessionGetOutputCount(session, &count),
+                              "counting inputs and outputs"));
     std::vector<std::pair<std::string, ONNXTensorElementDataType>> found;
     for (size_t i = 0; i < count; ++i) {
       char* raw = nullptr;
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputName(session_, i, allocator, &raw)
-                                  : api->SessionGetOutputName(session_, i, allocator, &raw),
-                            "reading names"));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &raw)
+                                      : api->SessionGetOutputName(session, i, allocator, &raw),
+                                "reading names"));
       std::string name = raw;
-      RETURN_IF_ERROR(Check(api->AllocatorFree(allocator, raw), "freeing a name"));
+      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, raw), "freeing a name"));
       Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(Check(input ? api->SessionGetInputTypeInfo(session_, i, type.out())
-                                  : api->SessionGetOutputTypeInfo(session_, i, type.out()),
-                            "reading the type of " + name));
+      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
+                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
+                                "reading the type of " + name));
       ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
       ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
+      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
       if (kind == ONNX_TYPE_TENSOR) {
         const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
-        RETURN_IF_ERROR(Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
-        RETURN_IF_ERROR(Check(api->GetTensorElementType(tensor, &element), "reading a type"));
+        RETURN_IF_ERROR(ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
+        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
       }
       found.emplace_back(std::move(name), element);
     }
@@ -182,19 +108,20 @@ Status UseEmbedder::Session::Describe(const std::string& output_name) {
                          indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) &&
                         indices == values;
       if (found.size() != 2 || !ints) {
-        return fail("model.onnx must take exactly `indices` [N, 2] and `values` [N], both int32 or "
-                    "both int64 (the sparse input of the TF.js USE-lite graph)");
+        return ort.Error(
+            "model.onnx must take exactly `indices` [N, 2] and `values` [N], both int32 or "
+            "both int64 (the sparse input of the TF.js USE-lite graph)");
       }
       plan_.int64_inputs = indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
     } else {
       const std::string wanted = output_name.empty() ? "embeddings" : output_name;
       for (const auto& [n, t] : found) {
         if (n == wanted || (output_name.empty() && found.size() == 1)) {
-          if (t != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return fail("output " + n + " is not float32");
+          if (t != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return ort.Error("output " + n + " is not float32");
           plan_.output = n;
         }
       }
-      if (plan_.output.empty()) return fail("model.onnx has no output " + wanted);
+      if (plan_.output.empty()) return ort.Error("model.onnx has no output " + wanted);
     }
   }
   return Status::Ok();
@@ -203,7 +130,8 @@ Status UseEmbedder::Session::Describe(const std::string& output_name) {
 Status UseEmbedder::Session::Run(const std::vector<int64_t>& indices,
                                  const std::vector<int64_t>& values, std::vector<int64_t>* shape,
                                  std::vector<float>* out) const {
-  const OrtApi* api = rt_->api;
+  const OrtModelSession& ort = *ort_;
+  const OrtApi* api = ort.api();
   const int64_t n = static_cast<int64_t>(values.size());
   const int64_t indices_shape[2] = {n, 2};
   const int64_t values_shape[1] = {n};
@@ -222,31 +150,31 @@ Status UseEmbedder::Session::Run(const std::vector<int64_t>& indices,
     type = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
   }
   Owned<OrtValue> indices_value(api->ReleaseValue), values_value(api->ReleaseValue);
-  RETURN_IF_ERROR(Check(api->CreateTensorWithDataAsOrtValue(cpu_, indices_data,
-                                                            static_cast<size_t>(2 * n) * element,
-                                                            indices_shape, 2, type, indices_value.out()),
-                        "creating input indices"));
-  RETURN_IF_ERROR(Check(api->CreateTensorWithDataAsOrtValue(cpu_, values_data,
-                                                            static_cast<size_t>(n) * element,
-                                                            values_shape, 1, type, values_value.out()),
-                        "creating input values"));
+  RETURN_IF_ERROR(ort.Check(
+      api->CreateTensorWithDataAsOrtValue(ort.cpu(), indices_data, static_cast<size_t>(2 * n) * element,
+                                          indices_shape, 2, type, indices_value.out()),
+      "creating input indices"));
+  RETURN_IF_ERROR(
+      ort.Check(api->CreateTensorWithDataAsOrtValue(ort.cpu(), values_data, static_cast<size_t>(n) * element,
+                                                    values_shape, 1, type, values_value.out()),
+                "creating input values"));
   const char* input_names[2] = {"indices", "values"};
   const OrtValue* inputs[2] = {indices_value.get(), values_value.get()};
   const char* output_name = plan_.output.c_str();
   Owned<OrtValue> result(api->ReleaseValue);
-  RETURN_IF_ERROR(
-      Check(api->Run(session_, nullptr, input_names, inputs, 2, &output_name, 1, result.out()), "running"));
+  RETURN_IF_ERROR(ort.Check(
+      api->Run(ort.session(), nullptr, input_names, inputs, 2, &output_name, 1, result.out()), "running"));
 
   Owned<OrtTensorTypeAndShapeInfo> info(api->ReleaseTensorTypeAndShapeInfo);
-  RETURN_IF_ERROR(Check(api->GetTensorTypeAndShape(result.get(), info.out()), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetTensorTypeAndShape(result.get(), info.out()), "reading the output"));
   size_t rank = 0;
-  RETURN_IF_ERROR(Check(api->GetDimensionsCount(info.get(), &rank), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(info.get(), &rank), "reading the output"));
   shape->assign(rank, 0);
-  RETURN_IF_ERROR(Check(api->GetDimensions(info.get(), shape->data(), rank), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetDimensions(info.get(), shape->data(), rank), "reading the output"));
   size_t count = 1;
   for (int64_t d : *shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
   void* data = nullptr;
-  RETURN_IF_ERROR(Check(api->GetTensorMutableData(result.get(), &data), "reading the output"));
+  RETURN_IF_ERROR(ort.Check(api->GetTensorMutableData(result.get(), &data), "reading the output"));
   out->resize(count);
   if (count > 0) std::memcpy(out->data(), data, count * sizeof(float));
   return Status::Ok();
