@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "extract/feature_uri.h"
+#include "extract/parameters.h"
 #include "extract/models/model_registry.h"
 #include "media/image.h"
 #include "media/ocr.h"
@@ -25,9 +26,6 @@ constexpr double kOcrDpi = 300;
 constexpr int kThumbnailQuality = 80;
 
 Json ParameterSchema() {
-  auto flag = [](bool def, const char* desc) {
-    return Json{{"type", "boolean"}, {"default", def}, {"description", desc}};
-  };
   return {
       {"type", "object"},
       {"additionalProperties", false},
@@ -35,16 +33,16 @@ Json ParameterSchema() {
        {{"extractor_type",
          {{"type", "string"}, {"const", "document_graph_extractor"}, {"default", "document_graph_extractor"}}},
         {"use_layout_detection",
-         flag(true, "Classify blocks as header, paragraph, table, list or footer (rules on fonts, alignment and "
+         BoolParam(true, "Classify blocks as header, paragraph, table, list or footer (rules on fonts, alignment and "
                     "position). When false every block is a paragraph.")},
         {"render_dpi", {{"type", "integer"}, {"minimum", 36}, {"maximum", 600}, {"default", 150},
                         {"description", "Resolution of the page images (thumbnails), dots per inch."}}},
-        {"run_text_embedding", flag(true, "Embed each block's text (embedding_model).")},
+        {"run_text_embedding", BoolParam(true, "Embed each block's text (embedding_model).")},
         {"generate_thumbnails",
-         flag(true, "Store the rendered page (JPEG at render_dpi) with each of its blocks (document_blobs).")},
-        {"run_ocr", flag(true, "Read pages that have no text layer (scans) with OCR (Tesseract, English, 300 dpi).")},
+         BoolParam(true, "Store the rendered page (JPEG at render_dpi) with each of its blocks (document_blobs).")},
+        {"run_ocr", BoolParam(true, "Read pages that have no text layer (scans) with OCR (Tesseract, English, 300 dpi).")},
         {"use_vlm_correction",
-         flag(false, "Correct low-confidence blocks with a vision-language model: not available in Strata (no VLM "
+         BoolParam(false, "Correct low-confidence blocks with a vision-language model: not available in Strata (no VLM "
                      "provider); true is refused.")},
         {"min_confidence_for_vlm", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.7},
                                     {"description", "Blocks below this confidence would go to the VLM: accepted, "

@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "extract/feature_uri.h"
+#include "extract/parameters.h"
 #include "extract/models/model_registry.h"
 #include "media/image.h"
 #include "media/image_header.h"
@@ -26,9 +27,6 @@ constexpr int kMaxCropSide = 256;
 constexpr int kQualityCropSide = 112;
 
 Json ParameterSchema() {
-  auto num = [](double def, double min, double max, const char* desc) {
-    return Json{{"type", "number"}, {"minimum", min}, {"maximum", max}, {"default", def}, {"description", desc}};
-  };
   return {
       {"type", "object"},
       {"additionalProperties", false},
@@ -42,19 +40,19 @@ Json ParameterSchema() {
                           "models such as 'scrfd_2.5g' are not)."}}},
         {"min_face_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}, {"default", 20},
                            {"description", "Smallest face kept, pixels of the image (the box's shorter side)."}}},
-        {"detection_threshold", num(0.5, 0, 1, "Smallest detection_score kept.")},
+        {"detection_threshold", NumberParam(0.5, 0, 1, "Smallest detection_score kept.")},
         {"max_faces_per_image", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100},
                                  {"description", "Most faces kept per image, best detection_score first."}}},
-        {"quality_threshold", num(0, 0, 1, "Smallest quality_score kept (0 keeps every face).")},
+        {"quality_threshold", NumberParam(0, 0, 1, "Smallest quality_score kept (0 keeps every face).")},
         {"output_mode", {{"type", "string"}, {"enum", {"per_face", "per_image"}}, {"default", "per_face"},
                          {"description", "per_face: one document per face. per_image: one document per image with "
                                          "its faces listed; its identity vector is its best face's."}}},
         {"include_face_crops", {{"type", "boolean"}, {"default", false},
                                 {"description", "Store each face's aligned crop (JPEG, eyes level) with its "
                                                 "document (document_blobs, field face_crop, role processed)."}}},
-        {"max_video_length", num(60, 0, 86400, "Video only: accepted for compatibility and ignored (this "
+        {"max_video_length", NumberParam(60, 0, 86400, "Video only: accepted for compatibility and ignored (this "
                                                "version reads images).")},
-        {"video_sampling_fps", num(1.0, 0, 120, "Video only: accepted for compatibility and ignored.")},
+        {"video_sampling_fps", NumberParam(1.0, 0, 120, "Video only: accepted for compatibility and ignored.")},
         {"video_deduplication", {{"type", {"boolean", "number"}}, {"default", 0.8},
                                  {"description", "Video only: accepted for compatibility and ignored."}}}}}};
 }

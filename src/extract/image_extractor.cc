@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "extract/feature_uri.h"
+#include "extract/parameters.h"
 #include "extract/models/model_registry.h"
 #include "extract/visual_description.h"
 #include "media/image.h"
@@ -20,22 +21,19 @@ constexpr const char* kVisualOutput = "visual_features";
 constexpr const char* kHashOutput = "phash";
 
 Json ParameterSchema() {
-  auto flag = [](bool def, const char* desc) {
-    return Json{{"type", "boolean"}, {"default", def}, {"description", desc}};
-  };
   return {
       {"type", "object"},
       {"additionalProperties", false},
       {"properties",
        {{"extractor_type", {{"type", "string"}, {"const", "image_extractor"}, {"default", "image_extractor"}}},
-        {"enable_thumbnails", flag(true, "Store a JPEG thumbnail of each image with its document (document_blobs).")},
-        {"use_cdn", flag(false, "Accepted for compatibility and ignored: thumbnails are served by this server "
+        {"enable_thumbnails", BoolParam(true, "Store a JPEG thumbnail of each image with its document (document_blobs).")},
+        {"use_cdn", BoolParam(false, "Accepted for compatibility and ignored: thumbnails are served by this server "
                                 "through presigned URLs, there is no CDN.")},
-        {"run_ocr", flag(true, "Read the text in the image (Tesseract, English): ocr_text, full-text search and "
+        {"run_ocr", BoolParam(true, "Read the text in the image (Tesseract, English): ocr_text, full-text search and "
                                "the text vector.")},
-        {"detect_faces", flag(true, "Find faces (BlazeFace): faces. For one document per face with an identity "
+        {"detect_faces", BoolParam(true, "Find faces (BlazeFace): faces. For one document per face with an identity "
                                     "vector, use face_identity_extractor.")},
-        {"detect_objects", flag(true, "Find objects of the 80 COCO classes (CenterNet): objects, and a caption "
+        {"detect_objects", BoolParam(true, "Find objects of the 80 COCO classes (CenterNet): objects, and a caption "
                                       "naming them that the text vector embeds.")},
         {"object_min_score", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3},
                               {"description", "Smallest detection score of an object kept."}}},

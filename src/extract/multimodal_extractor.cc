@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "extract/feature_uri.h"
+#include "extract/parameters.h"
 #include "extract/models/model_registry.h"
 #include "extract/visual_description.h"
 #include "media/image.h"
@@ -30,15 +31,6 @@ constexpr int kThumbnailSide = 320;
 constexpr double kMinSilenceSeconds = 0.5;
 
 Json ParameterSchema() {
-  auto boolean = [](bool def, const char* desc) {
-    return Json{{"type", "boolean"}, {"default", def}, {"description", desc}};
-  };
-  auto number = [](double def, double lo, double hi, const char* desc) {
-    return Json{{"type", "number"}, {"minimum", lo}, {"maximum", hi}, {"default", def}, {"description", desc}};
-  };
-  auto inert = [](const Json& type, const char* desc) {
-    return Json{{"type", type}, {"default", nullptr}, {"description", desc}};
-  };
   return {
       {"type", "object"},
       {"additionalProperties", false},
@@ -48,47 +40,47 @@ Json ParameterSchema() {
                           {"description", "How a video is cut into segments: every time_split_interval seconds "
                                           "(time), at hard cuts between shots (scene), or in the middle of the "
                                           "silences of its sound track (silence)."}}},
-        {"time_split_interval", number(10, 0.5, 86400, "split_method time: seconds per segment.")},
+        {"time_split_interval", NumberParam(10, 0.5, 86400, "split_method time: seconds per segment.")},
         {"scene_detection_threshold",
-         number(0.5, 0.01, 1, "split_method scene: how different two consecutive frames must be to be a cut (0-1; "
+         NumberParam(0.5, 0.01, 1, "split_method scene: how different two consecutive frames must be to be a cut (0-1; "
                               "0.5 is PySceneDetect's ContentDetector default of 27 on its 0-255 scale).")},
         {"max_segment_duration",
-         number(30, 0.5, 86400, "split_method scene and silence: longer segments are cut every this many seconds.")},
+         NumberParam(30, 0.5, 86400, "split_method scene and silence: longer segments are cut every this many seconds.")},
         {"silence_db_threshold",
-         number(-40, -100, 0, "split_method silence: sound below this level (dBFS, 20 ms RMS) is silence.")},
-        {"run_transcription", boolean(true, "Transcribe the speech (PocketSphinx, US English) and give each segment "
+         NumberParam(-40, -100, 0, "split_method silence: sound below this level (dBFS, 20 ms RMS) is silence.")},
+        {"run_transcription", BoolParam(true, "Transcribe the speech (PocketSphinx, US English) and give each segment "
                                             "the words spoken in it.")},
         {"transcription_language", {{"type", "string"}, {"default", "en"},
                                     {"description", "Language of the speech. Only English ('en') is available."}}},
         {"run_transcription_embedding",
-         boolean(true, "Embed each segment's transcript and on-screen text with the text model (embedding_model).")},
+         BoolParam(true, "Embed each segment's transcript and on-screen text with the text model (embedding_model).")},
         {"run_multimodal_embedding",
-         boolean(true, "Embed each segment's keyframe (hand-made visual features: colour, texture and layout; no "
+         BoolParam(true, "Embed each segment's keyframe (hand-made visual features: colour, texture and layout; no "
                        "neural image model ships here).")},
-        {"run_ocr", boolean(false, "Read the text on screen in each segment's keyframe (Tesseract, English).")},
-        {"detect_objects", boolean(true, "Find objects of the 80 COCO classes in each segment's keyframe "
+        {"run_ocr", BoolParam(false, "Read the text on screen in each segment's keyframe (Tesseract, English).")},
+        {"detect_objects", BoolParam(true, "Find objects of the 80 COCO classes in each segment's keyframe "
                                          "(CenterNet): objects (filter: objects.label), and a caption naming them "
                                          "that the text embedding and full-text index include.")},
-        {"detect_faces", boolean(true, "Find faces in each segment's keyframe (BlazeFace): faces. A tier-2 "
+        {"detect_faces", BoolParam(true, "Find faces in each segment's keyframe (BlazeFace): faces. A tier-2 "
                                        "face_identity_extractor collection over document_blobs.thumbnail gives one "
                                        "document per face with an identity vector.")},
-        {"enable_thumbnails", boolean(true, "Store a JPEG thumbnail (320 px) of each segment's keyframe.")},
+        {"enable_thumbnails", BoolParam(true, "Store a JPEG thumbnail (320 px) of each segment's keyframe.")},
         {"segment_length_seconds",
-         number(120, 1, 86400, "Audio inputs: transcript segments are grouped into documents of at most this many "
+         NumberParam(120, 1, 86400, "Audio inputs: transcript segments are grouped into documents of at most this many "
                                "seconds.")},
         {"embedding_model", {{"type", "string"}, {"default", kDefaultTextModel},
                              {"description", "Text model of the transcription embedding: 'glove-100d' (built in) or "
                                              "a model folder of the models directory."}}},
         {"run_video_description",
-         boolean(false, "Describe each segment with a vision-language model: no such model is available here, so "
+         BoolParam(false, "Describe each segment with a vision-language model: no such model is available here, so "
                         "only false is accepted.")},
-        {"description_prompt", inert({"string", "null"}, "For run_video_description; inert here.")},
-        {"generation_config", inert({"object", "null"}, "For run_video_description; inert here.")},
-        {"use_cdn", boolean(false, "Accepted for compatibility; inert (thumbnails are served by this server).")},
-        {"response_shape", inert({"null"}, "LLM structured extraction: not available here (no LLM provider).")},
+        {"description_prompt", InertParam({"string", "null"}, "For run_video_description; inert here.")},
+        {"generation_config", InertParam({"object", "null"}, "For run_video_description; inert here.")},
+        {"use_cdn", BoolParam(false, "Accepted for compatibility; inert (thumbnails are served by this server).")},
+        {"response_shape", InertParam({"null"}, "LLM structured extraction: not available here (no LLM provider).")},
         {"output_dimensionality",
-         inert({"integer", "null"}, "Accepted for compatibility; inert (the visual embedding has a fixed size).")},
-        {"task_type", inert({"string", "null"}, "Accepted for compatibility; inert.")}}}};
+         InertParam({"integer", "null"}, "Accepted for compatibility; inert (the visual embedding has a fixed size).")},
+        {"task_type", InertParam({"string", "null"}, "Accepted for compatibility; inert.")}}}};
 }
 
 std::string Lower(std::string s) {

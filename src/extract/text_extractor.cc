@@ -4,6 +4,7 @@
 
 #include "extract/chunker.h"
 #include "extract/feature_uri.h"
+#include "extract/parameters.h"
 #include "extract/models/model_registry.h"
 #include "extract/transcript.h"
 
@@ -16,9 +17,6 @@ constexpr int64_t kMaxUnsplitBytes = 8ll << 20;  // split_by none: one chunk of 
 constexpr int64_t kMaxTranscriptBytes = 64ll << 20;  // split_by time_segments reads the transcript whole
 
 Json ParameterSchema() {
-  auto str = [](const char* def, const char* desc) {
-    return Json{{"type", "string"}, {"default", def}, {"description", desc}};
-  };
   return {
       {"type", "object"},
       {"additionalProperties", false},
@@ -38,7 +36,7 @@ Json ParameterSchema() {
                         {"description", "Units (characters, words, sentences, paragraphs) per chunk."}}},
         {"chunk_overlap", {{"type", "integer"}, {"minimum", 0}, {"maximum", 5000}, {"default", 0},
                            {"description", "Units shared by consecutive chunks; less than chunk_size."}}},
-        {"embedding_model", str(kDefaultTextModel,
+        {"embedding_model", StringParam(kDefaultTextModel,
                                 "Dense text model: 'use-lite' (Universal Sentence Encoder lite, 512-d, the "
                                 "default), 'glove-100d' (GloVe word vectors, 100-d: lighter and much faster, "
                                 "weaker on paraphrases), or the name of a model folder (ONNX or HTTP "
