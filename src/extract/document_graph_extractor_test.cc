@@ -16,50 +16,20 @@
 #include "extract/models/models_test_util.h"
 #include "extract/parameters.h"
 #include "media/image.h"
+#include "media/pdf_test_util.h"
 
 namespace strata::extract {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+using media::pdf_testing::Normalise;
 
-// Whitespace runs as one space: how lines, cells and items are separated is
-// checked elsewhere (media/pdf_test.cc).
-std::string Normalise(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isspace(c)) {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
-class DocumentGraphTest : public ::testing::Test {
+class DocumentGraphTest : public media::pdf_testing::PdfFixtureTest {
  protected:
-  static void SetUpTestSuite() {
-    std::string tmpl = (fs::temp_directory_path() / "strata_docgraph_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return;
-    dir_ = tmpl;
-    std::string cmd = Python() + " " + STRATA_SOURCE_DIR "/tests/media/make_pdf_fixtures.py " + dir_ + " 2>&1";
-    made_ = std::system(cmd.c_str()) == 0;
-    if (made_) {
-      std::ifstream f(dir_ + "/expected.json");
-      std::stringstream ss;
-      ss << f.rdbuf();
-      truth_ = Json::parse(ss.str());
-    }
-  }
-  static void TearDownTestSuite() {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
   void SetUp() override {
-    if (!made_) GTEST_SKIP() << "the PDF fixtures need python3 with reportlab and PIL (python3-reportlab, python3-pil)";
+    PdfFixtureTest::SetUp();
+    if (IsSkipped()) return;
     models_ = std::make_unique<ModelRegistry>(testing_util::ModelsDir());
     extractor_ = MakeDocumentGraphExtractor(*models_, limits_);
   }
@@ -75,7 +45,7 @@ class DocumentGraphTest : public ::testing::Test {
     item.source_id = file;
     InputValue v;
     v.name = "pdf";
-    v.blob_path = dir_ + "/" + file;
+    v.blob_path = Path(file);
     v.mime_type = "application/pdf";
     v.size_bytes = static_cast<int64_t>(fs::file_size(v.blob_path));
     item.inputs.push_back(v);
@@ -87,9 +57,6 @@ class DocumentGraphTest : public ::testing::Test {
     return docs;
   }
 
-  static inline std::string dir_;
-  static inline bool made_ = false;
-  static inline Json truth_;
   media::MediaLimits limits_;
   std::unique_ptr<ModelRegistry> models_;
   std::unique_ptr<Extractor> extractor_;

@@ -11,58 +11,16 @@
 #include <sstream>
 
 #include "core/json_util.h"
+#include "media/pdf_test_util.h"
 #include "media/ocr.h"
 
 namespace strata::media {
 namespace {
 
-namespace fs = std::filesystem;
 
-// Debian's interpreter first: python3-reportlab is installed for it.
-std::string Python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+using pdf_testing::Normalise;
 
-// Whitespace runs become one space, ends trimmed: the comparison of block
-// texts ignores how lines, cells and items are separated.
-std::string Normalise(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isspace(c)) {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
-class PdfTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string tmpl = (fs::temp_directory_path() / "strata_pdf_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return;
-    dir_ = tmpl;
-    std::string cmd = Python() + " " + STRATA_SOURCE_DIR "/tests/media/make_pdf_fixtures.py " + dir_ + " 2>&1";
-    made_ = std::system(cmd.c_str()) == 0;
-    if (made_) {
-      std::ifstream f(dir_ + "/expected.json");
-      std::stringstream ss;
-      ss << f.rdbuf();
-      truth_ = Json::parse(ss.str());
-    }
-  }
-  static void TearDownTestSuite() {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  void SetUp() override {
-    if (!made_) GTEST_SKIP() << "the PDF fixtures need python3 with reportlab and PIL (python3-reportlab, python3-pil)";
-  }
-  static std::string Path(const std::string& name) { return dir_ + "/" + name; }
-
-  static inline std::string dir_;
-  static inline bool made_ = false;
-  static inline Json truth_;
-};
+class PdfTest : public pdf_testing::PdfFixtureTest {};
 
 TEST_F(PdfTest, TextLayerBlocksAreExactTypedAndInReadingOrder) {
   auto doc = PdfDocument::Open(Path("report.pdf"), MediaLimits{});
