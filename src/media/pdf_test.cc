@@ -17,7 +17,6 @@
 namespace strata::media {
 namespace {
 
-
 using pdf_testing::Normalise;
 
 class PdfTest : public pdf_testing::PdfFixtureTest {};
