@@ -164,12 +164,16 @@ class ImageRun : public ExtractorRun {
   }
 
  private:
-  // The objects, faces and text of a picture, as the settings ask.
-  Result<Seen> Look(const cv::Mat& bgr) {
+  // The objects, faces and text of a picture, as the settings ask. A query
+  // image is only read (OCR): its objects and faces would cost a CenterNet
+  // and a BlazeFace run (~0.3 s) on every search for vectors the search
+  // rarely uses.
+  Result<Seen> Look(const cv::Mat& bgr, bool query = false) {
     Seen seen;
     if (s_.ocr) {
       ASSIGN_OR_RETURN(seen.ocr_text, Ocr(bgr));
     }
+    if (query) return seen;
     if (s_.faces) {
       ASSIGN_OR_RETURN(auto faces, m_.faces->Detect(bgr));
       seen.faces = FacesJson(faces, bgr.cols, bgr.rows);
@@ -213,15 +217,16 @@ class ImageRun : public ExtractorRun {
   }
 
   // A retriever's query: the bytes of an image (content search) get the
-  // vectors an image document gets; anything else is text, embedded like a
-  // caption (and by a CLIP model's text tower into the images' space).
+  // image vectors an image document gets, and the text vector of what OCR
+  // reads in it; anything else is text, embedded like a caption (and by a
+  // CLIP model's text tower into the images' space).
   Status ExtractQuery(const std::string& value, const Emit& emit) {
     ExtractedDocument d;
     d.modality = "image";
     if (!media::SniffImageFormat(value).empty()) {
       auto img = media::DecodeImageBytes(value, limits_);
       if (!img.ok()) return AtInput(img.status());
-      ASSIGN_OR_RETURN(Seen seen, Look(img->bgr));
+      ASSIGN_OR_RETURN(Seen seen, Look(img->bgr, /*query=*/true));
       RETURN_IF_ERROR(AddVectors(img->bgr, media::PerceptualHash(img->bgr), seen, EmbedRole::kQuery, d));
       return emit(std::move(d));
     }

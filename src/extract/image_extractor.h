@@ -10,7 +10,8 @@
 // it shares with video keyframes.
 //
 // A string given instead of a blob (a retriever's query) is decoded as an
-// image when its bytes are one (the same vectors as a document), else
+// image when its bytes are one (the same image vectors as a document, and the
+// text vector of its OCR text only: no object detection at query time), else
 // embedded as text (the text vector, and a CLIP model's text tower).
 #pragma once
 
