@@ -61,45 +61,8 @@ Result<std::vector<FloatTensor>> FaceOnnxSession::Run(const std::vector<float>&,
 // Reads the one input and every output: name, element type, shape.
 Status FaceOnnxSession::Describe() {
   const OrtModelSession& ort = *ort_;
-  const OrtApi* api = ort.api();
-  OrtSession* session = ort.session();
-  OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
   std::vector<OnnxTensorInfo> inputs;
-  for (bool input : {true, false}) {
-    size_t count = 0;
-    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
-                                    : api->SessionGetOutputCount(session, &count),
-                              "counting inputs and outputs"));
-    for (size_t i = 0; i < count; ++i) {
-      OnnxTensorInfo info;
-      char* raw = nullptr;
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &raw)
-                                      : api->SessionGetOutputName(session, i, allocator, &raw),
-                                "reading names"));
-      info.name = raw;
-      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, raw), "freeing a name"));
-      Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
-                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
-                                "reading the type of " + info.name));
-      ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
-      if (kind == ONNX_TYPE_TENSOR) {
-        const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
-        RETURN_IF_ERROR(ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
-        ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-        size_t rank = 0;
-        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
-        RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
-        info.shape.resize(rank);
-        RETURN_IF_ERROR(ort.Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
-        info.is_float = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-        info.is_int64 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-      }
-      (input ? inputs : outputs_).push_back(std::move(info));
-    }
-  }
+  RETURN_IF_ERROR(ort.ReadSignature(inputs, outputs_));
   if (inputs.size() != 1 || !inputs[0].is_float || inputs[0].shape.size() != 4 || inputs[0].shape[3] != 3) {
     return ort.Error("model.onnx must take exactly one float32 NHWC image input [N, H, W, 3]");
   }

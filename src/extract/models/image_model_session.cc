@@ -47,46 +47,7 @@ Result<std::vector<FloatTensor>> ImageModelSession::Run(const std::string&, cons
 
 // Reads the name, element type and shape of every input and output.
 Status ImageModelSession::Describe() {
-  const OrtModelSession& ort = *ort_;
-  const OrtApi* api = ort.api();
-  OrtSession* session = ort.session();
-  OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
-  for (bool input : {true, false}) {
-    size_t count = 0;
-    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
-                                    : api->SessionGetOutputCount(session, &count),
-                              "counting inputs and outputs"));
-    for (size_t i = 0; i < count; ++i) {
-      OnnxTensorInfo info;
-      char* name = nullptr;
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &name)
-                                      : api->SessionGetOutputName(session, i, allocator, &name),
-                                "reading names"));
-      info.name = name;
-      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, name), "freeing a name"));
-      Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
-                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
-                                "reading the type of " + info.name));
-      ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
-      if (kind == ONNX_TYPE_TENSOR) {
-        const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
-        RETURN_IF_ERROR(ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
-        ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-        size_t rank = 0;
-        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
-        RETURN_IF_ERROR(ort.Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
-        info.shape.resize(rank);
-        RETURN_IF_ERROR(ort.Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
-        info.is_int64 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-        info.is_float = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-      }
-      (input ? inputs_ : outputs_).push_back(std::move(info));
-    }
-  }
-  return Status::Ok();
+  return ort_->ReadSignature(inputs_, outputs_);
 }
 
 Result<std::vector<FloatTensor>> ImageModelSession::Run(const std::string& input,

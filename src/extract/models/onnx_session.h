@@ -21,6 +21,7 @@ struct OnnxTensorInfo {
   std::string name;
   std::vector<int64_t> shape;  // -1 for a dynamic dimension
   bool is_int64 = false;
+  bool is_int32 = false;
   bool is_float = false;
 };
 

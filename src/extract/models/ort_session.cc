@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "extract/models/onnx_session.h"
+
 namespace strata::extract {
 
 #if !STRATA_HAVE_ORT_API
@@ -14,6 +16,9 @@ Result<std::unique_ptr<OrtModelSession>> OrtModelSession::Open(std::string, cons
 }
 OrtModelSession::~OrtModelSession() = default;
 Status OrtModelSession::Check(OrtStatus*, const std::string&) const { return Status::Ok(); }
+Status OrtModelSession::ReadSignature(std::vector<OnnxTensorInfo>&, std::vector<OnnxTensorInfo>&) const {
+  return Status::Ok();
+}
 
 #else
 
@@ -22,6 +27,49 @@ Status OrtModelSession::Check(OrtStatus* status, const std::string& what) const 
   std::string message = rt_->api->GetErrorMessage(status);
   rt_->api->ReleaseStatus(status);
   return Error(what + ": " + message);
+}
+
+Status OrtModelSession::ReadSignature(std::vector<OnnxTensorInfo>& inputs,
+                                      std::vector<OnnxTensorInfo>& outputs) const {
+  const OrtApi* api = rt_->api;
+  OrtAllocator* allocator = nullptr;
+  RETURN_IF_ERROR(Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
+  for (bool input : {true, false}) {
+    size_t count = 0;
+    RETURN_IF_ERROR(Check(input ? api->SessionGetInputCount(session_, &count)
+                                : api->SessionGetOutputCount(session_, &count),
+                          "counting inputs and outputs"));
+    for (size_t i = 0; i < count; ++i) {
+      OnnxTensorInfo info;
+      char* name = nullptr;
+      RETURN_IF_ERROR(Check(input ? api->SessionGetInputName(session_, i, allocator, &name)
+                                  : api->SessionGetOutputName(session_, i, allocator, &name),
+                            "reading names"));
+      info.name = name;
+      RETURN_IF_ERROR(Check(api->AllocatorFree(allocator, name), "freeing a name"));
+      Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
+      RETURN_IF_ERROR(Check(input ? api->SessionGetInputTypeInfo(session_, i, type.out())
+                                  : api->SessionGetOutputTypeInfo(session_, i, type.out()),
+                            "reading the type of " + info.name));
+      ONNXType kind = ONNX_TYPE_UNKNOWN;
+      RETURN_IF_ERROR(Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
+      if (kind == ONNX_TYPE_TENSOR) {
+        const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
+        RETURN_IF_ERROR(Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
+        ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+        size_t rank = 0;
+        RETURN_IF_ERROR(Check(api->GetTensorElementType(tensor, &element), "reading a type"));
+        RETURN_IF_ERROR(Check(api->GetDimensionsCount(tensor, &rank), "reading a shape"));
+        info.shape.resize(rank);
+        RETURN_IF_ERROR(Check(api->GetDimensions(tensor, info.shape.data(), rank), "reading a shape"));
+        info.is_int64 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+        info.is_int32 = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+        info.is_float = element == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+      }
+      (input ? inputs : outputs).push_back(std::move(info));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<OrtModelSession>> OrtModelSession::Open(std::string label,

@@ -2,12 +2,13 @@
 // Strata's session options, the CPU memory description its tensors use, and
 // the turning of the C API's statuses into Status errors that name the model.
 // The model classes (OnnxSession, ImageModelSession, the face and USE-lite
-// sessions) keep their own description of inputs and outputs and their own
-// runs on top of it.
+// sessions) read the model's inputs and outputs through it (ReadSignature),
+// check them against what they feed, and keep their own runs on top of it.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "extract/models/onnx_runtime.h"
@@ -18,6 +19,8 @@ struct OrtSession;
 struct OrtStatus;
 
 namespace strata::extract {
+
+struct OnnxTensorInfo;  // onnx_session.h
 
 class OrtModelSession {
  public:
@@ -39,6 +42,9 @@ class OrtModelSession {
   // Ok for a null status; else Internal, naming the model and `what` failed
   // (the status is released).
   Status Check(OrtStatus* status, const std::string& what) const;
+  // The name, element type and shape of every input and output, in the
+  // model's order (non-tensor ones with no type and no shape).
+  Status ReadSignature(std::vector<OnnxTensorInfo>& inputs, std::vector<OnnxTensorInfo>& outputs) const;
   // Internal, naming the model: "<label>: <why>".
   Status Error(const std::string& why) const { return Status::Internal(label_ + ": " + why); }
 

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "extract/models/embedder_config.h"
 #include "extract/models/inference_cache.h"
+#include "extract/models/onnx_session.h"
 #include "extract/models/ort_session.h"
 
 namespace strata::extract {
@@ -64,66 +65,32 @@ Status UseEmbedder::Session::Run(const std::vector<int64_t>&, const std::vector<
 // int64, and picks the float output.
 Status UseEmbedder::Session::Describe(const std::string& output_name) {
   const OrtModelSession& ort = *ort_;
-  const OrtApi* api = ort.api();
-  OrtSession* session = ort.session();
-  OrtAllocator* allocator = nullptr;
-  RETURN_IF_ERROR(ort.Check(api->GetAllocatorWithDefaultOptions(&allocator), "getting an allocator"));
-
-  for (bool input : {true, false}) {
-    size_t count = 0;
-    RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputCount(session, &count)
-                                    : api->SessionGetOutputCount(session, &count),
-                              "counting inputs and outputs"));
-    std::vector<std::pair<std::string, ONNXTensorElementDataType>> found;
-    for (size_t i = 0; i < count; ++i) {
-      char* raw = nullptr;
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputName(session, i, allocator, &raw)
-                                      : api->SessionGetOutputName(session, i, allocator, &raw),
-                                "reading names"));
-      std::string name = raw;
-      RETURN_IF_ERROR(ort.Check(api->AllocatorFree(allocator, raw), "freeing a name"));
-      Owned<OrtTypeInfo> type(api->ReleaseTypeInfo);
-      RETURN_IF_ERROR(ort.Check(input ? api->SessionGetInputTypeInfo(session, i, type.out())
-                                      : api->SessionGetOutputTypeInfo(session, i, type.out()),
-                                "reading the type of " + name));
-      ONNXTensorElementDataType element = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-      ONNXType kind = ONNX_TYPE_UNKNOWN;
-      RETURN_IF_ERROR(ort.Check(api->GetOnnxTypeFromTypeInfo(type.get(), &kind), "reading a type"));
-      if (kind == ONNX_TYPE_TENSOR) {
-        const OrtTensorTypeAndShapeInfo* tensor = nullptr;  // owned by `type`
-        RETURN_IF_ERROR(ort.Check(api->CastTypeInfoToTensorInfo(type.get(), &tensor), "reading a type"));
-        RETURN_IF_ERROR(ort.Check(api->GetTensorElementType(tensor, &element), "reading a type"));
-      }
-      found.emplace_back(std::move(name), element);
+  std::vector<OnnxTensorInfo> inputs, outputs;
+  RETURN_IF_ERROR(ort.ReadSignature(inputs, outputs));
+  auto find = [](const std::vector<OnnxTensorInfo>& list, const std::string& name) -> const OnnxTensorInfo* {
+    for (const auto& t : list) {
+      if (t.name == name) return &t;
     }
-    if (input) {
-      auto type_of = [&](const std::string& name) {
-        for (const auto& [n, t] : found) {
-          if (n == name) return t;
-        }
-        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-      };
-      const auto indices = type_of("indices"), values = type_of("values");
-      const bool ints = (indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 ||
-                         indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) &&
-                        indices == values;
-      if (found.size() != 2 || !ints) {
-        return ort.Error(
-            "model.onnx must take exactly `indices` [N, 2] and `values` [N], both int32 or "
-            "both int64 (the sparse input of the TF.js USE-lite graph)");
-      }
-      plan_.int64_inputs = indices == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    } else {
-      const std::string wanted = output_name.empty() ? "embeddings" : output_name;
-      for (const auto& [n, t] : found) {
-        if (n == wanted || (output_name.empty() && found.size() == 1)) {
-          if (t != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return ort.Error("output " + n + " is not float32");
-          plan_.output = n;
-        }
-      }
-      if (plan_.output.empty()) return ort.Error("model.onnx has no output " + wanted);
+    return nullptr;
+  };
+  const OnnxTensorInfo* indices = find(inputs, "indices");
+  const OnnxTensorInfo* values = find(inputs, "values");
+  const bool ints = indices != nullptr && values != nullptr && (indices->is_int64 || indices->is_int32) &&
+                    indices->is_int64 == values->is_int64 && indices->is_int32 == values->is_int32;
+  if (inputs.size() != 2 || !ints) {
+    return ort.Error(
+        "model.onnx must take exactly `indices` [N, 2] and `values` [N], both int32 or "
+        "both int64 (the sparse input of the TF.js USE-lite graph)");
+  }
+  plan_.int64_inputs = indices->is_int64;
+  const std::string wanted = output_name.empty() ? "embeddings" : output_name;
+  for (const auto& t : outputs) {
+    if (t.name == wanted || (output_name.empty() && outputs.size() == 1)) {
+      if (!t.is_float) return ort.Error("output " + t.name + " is not float32");
+      plan_.output = t.name;
     }
   }
+  if (plan_.output.empty()) return ort.Error("model.onnx has no output " + wanted);
   return Status::Ok();
 }
 
