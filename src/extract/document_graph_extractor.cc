@@ -4,6 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "extract/extractor_errors.h"
 #include "extract/feature_uri.h"
 #include "extract/parameters.h"
 #include "extract/models/model_registry.h"
@@ -294,14 +295,7 @@ class DocumentGraphExtractor : public Extractor {
                              "no VLM is available here: Strata runs no vision-language model; leave it false",
                              "value_error");
     }
-    auto model = models_.Get(params.value("embedding_model", std::string(kDefaultTextModel)));
-    if (!model.ok()) {
-      std::string msg = model.status().message();
-      if (auto colon = msg.find(": "); model.status().code() == StatusCode::kValidation && colon != std::string::npos) {
-        msg = msg.substr(colon + 2);
-      }
-      return Status::Invalid(loc + ".embedding_model", msg, "value_error");
-    }
+    RETURN_IF_ERROR(CheckTextModel(models_, params, loc));
     return Status::Ok();
   }
 

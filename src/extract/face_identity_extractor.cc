@@ -4,6 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "extract/extractor_errors.h"
 #include "extract/feature_uri.h"
 #include "extract/parameters.h"
 #include "extract/models/model_registry.h"
@@ -57,15 +58,6 @@ Json ParameterSchema() {
                                  {"description", "Video only: accepted for compatibility and ignored."}}}}}};
 }
 
-// Media errors name the bound or the damage at "image"; as an item error the
-// location is the extractor's input.
-Status AtInput(const Status& st) {
-  if (st.code() != StatusCode::kValidation || !st.details().is_object()) return st;
-  const Json& errs = st.details().value("validation_errors", Json::array());
-  if (errs.empty()) return st;
-  return Status::Invalid("inputs.image", errs[0].value("msg", st.message()), errs[0].value("type", "value_error"));
-}
-
 double Round1(double v) { return std::round(v * 10) / 10; }
 double Round4(double v) { return std::round(v * 10000) / 10000; }
 
@@ -104,7 +96,7 @@ class FaceRun : public ExtractorRun {
       return ExtractQuery(in->value.get_ref<const std::string&>(), emit);
     }
     auto decoded = media::DecodeImageFile(in->blob_path, limits_);
-    if (!decoded.ok()) return AtInput(decoded.status());
+    if (!decoded.ok()) return AtInput(decoded.status(), "inputs.image");
     const cv::Mat& img = decoded->bgr;
     ASSIGN_OR_RETURN(std::vector<Face> faces, Describe(img));
 
@@ -209,7 +201,7 @@ class FaceRun : public ExtractorRun {
                                              "BMP bytes)", "value_error");
     }
     auto img = media::DecodeImageBytes(value, limits_);
-    if (!img.ok()) return AtInput(img.status());
+    if (!img.ok()) return AtInput(img.status(), "inputs.image");
     ASSIGN_OR_RETURN(std::vector<Face> faces, Describe(img->bgr));
     if (faces.empty()) return Status::Invalid("inputs.image", "no face found in the query image", "value_error");
     ExtractedDocument d = NewDocument(img->bgr);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "extract/extractor_errors.h"
 #include "extract/feature_uri.h"
 #include "extract/parameters.h"
 #include "extract/models/model_registry.h"
@@ -49,15 +50,6 @@ Json ParameterSchema() {
         {"embedding_model", {{"type", "string"}, {"default", kDefaultTextModel},
                              {"description", "Dense text model of the text vector (caption and OCR text): a "
                                              "built-in text model or a model folder of the models directory."}}}}}};
-}
-
-// Media errors name the bound or the damage at "image"; as an item error the
-// location is the extractor's input.
-Status AtInput(const Status& st) {
-  if (st.code() != StatusCode::kValidation || !st.details().is_object()) return st;
-  const Json& errs = st.details().value("validation_errors", Json::array());
-  if (errs.empty()) return st;
-  return Status::Invalid("inputs.image", errs[0].value("message", st.message()), errs[0].value("type", "value_error"));
 }
 
 // The 64 hash bits as ±1/8: a unit vector whose cosine with another hash's is
@@ -129,7 +121,7 @@ class ImageRun : public ExtractorRun {
       return ExtractQuery(in->value.get_ref<const std::string&>(), emit);
     }
     auto decoded = media::DecodeImageFile(in->blob_path, limits_);
-    if (!decoded.ok()) return AtInput(decoded.status());
+    if (!decoded.ok()) return AtInput(decoded.status(), "inputs.image");
     media::DecodedImage& img = *decoded;
 
     ExtractedDocument d;
@@ -225,7 +217,7 @@ class ImageRun : public ExtractorRun {
     d.modality = "image";
     if (!media::SniffImageFormat(value).empty()) {
       auto img = media::DecodeImageBytes(value, limits_);
-      if (!img.ok()) return AtInput(img.status());
+      if (!img.ok()) return AtInput(img.status(), "inputs.image");
       ASSIGN_OR_RETURN(Seen seen, Look(img->bgr, /*query=*/true));
       RETURN_IF_ERROR(AddVectors(img->bgr, media::PerceptualHash(img->bgr), seen, EmbedRole::kQuery, d));
       return emit(std::move(d));
@@ -357,14 +349,7 @@ class ImageExtractor : public Extractor {
   }
 
   Status CheckParameters(const Json& params, const std::string& loc) const override {
-    auto model = models_.Get(params.value("embedding_model", std::string(kDefaultTextModel)));
-    if (!model.ok()) {
-      std::string msg = model.status().message();
-      if (auto colon = msg.find(": "); model.status().code() == StatusCode::kValidation && colon != std::string::npos) {
-        msg = msg.substr(colon + 2);
-      }
-      return Status::Invalid(loc + ".embedding_model", msg, "value_error");
-    }
+    RETURN_IF_ERROR(CheckTextModel(models_, params, loc));
     if (std::string name = ImageModelName(params); !name.empty()) {
       auto image_model = models_.GetImageEmbedder(name);
       if (!image_model.ok()) return Status::Invalid(loc + ".model", image_model.status().message(), "value_error");

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "extract/chunker.h"
+#include "extract/extractor_errors.h"
 #include "extract/feature_uri.h"
 #include "extract/parameters.h"
 #include "extract/models/model_registry.h"
@@ -212,9 +213,7 @@ class TextExtractor : public Extractor {
         split_by != "time_segments") {
       return Status::Invalid(loc + ".chunk_overlap", "must be less than chunk_size", "value_error");
     }
-    auto model = models_.Get(params.value("embedding_model", std::string(kDefaultTextModel)));
-    if (!model.ok()) return PrefixMessage(model.status(), loc + ".embedding_model");
-    return Status::Ok();
+    return CheckTextModel(models_, params, loc);
   }
 
   Result<std::unique_ptr<ExtractorRun>> Start(const Json& params) const override {
@@ -239,15 +238,6 @@ class TextExtractor : public Extractor {
   }
 
  private:
-  // The registry's message names the model and what is available; the
-  // location is the parameter that chose it.
-  static Status PrefixMessage(const Status& st, const std::string& loc) {
-    std::string msg = st.message();
-    if (auto colon = msg.find(": "); st.code() == StatusCode::kValidation && colon != std::string::npos) {
-      msg = msg.substr(colon + 2);
-    }
-    return Status::Invalid(loc, msg, "value_error");
-  }
 
   ModelRegistry& models_;
   ExtractorInfo info_;
