@@ -15,6 +15,7 @@ namespace strata::extract {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_util::LoadedModelTest;
 using testing_util::ReadJsonFile;
 using testing_util::ScratchDir;
 using testing_util::SyntheticScene;
@@ -91,31 +92,17 @@ TEST(TfjsImageInputTest, ConvertsLayoutsToRgb) {
 
 // ---- the model ---------------------------------------------------------------
 
-class MobilenetTest : public testing::Test {
+class MobilenetTest : public LoadedModelTest<MobilenetTest, MobilenetEmbedder> {
+ public:
+  static constexpr const char* kModelName = "mobilenet-v2";
+
  protected:
-  static void SetUpTestSuite() {
-    if (!VisionModelMissing("mobilenet-v2").empty()) return;
-    const fs::path dir = VisionModelDir("mobilenet-v2");
-    auto e = MobilenetEmbedder::Load("mobilenet-v2", dir.string(), ReadJsonFile(dir / "config.json"));
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    model_ = std::move(e).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  void SetUp() override {
-    if (const std::string why = VisionModelMissing("mobilenet-v2"); !why.empty()) GTEST_SKIP() << why;
-    ASSERT_NE(model_, nullptr);
-  }
   static std::vector<std::vector<float>> Embed(const std::vector<cv::Mat>& images) {
     auto v = model_->EmbedImages(images);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? std::move(v).value() : std::vector<std::vector<float>>(images.size());
   }
-  static MobilenetEmbedder* model_;
 };
-MobilenetEmbedder* MobilenetTest::model_ = nullptr;
 
 TEST_F(MobilenetTest, GivesUnitVectorsOf1792Dimensions) {
   EXPECT_EQ(model_->dimensions(), 1792);

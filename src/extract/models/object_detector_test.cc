@@ -12,6 +12,7 @@ namespace strata::extract {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_util::LoadedModelTest;
 using testing_util::ReadJsonFile;
 using testing_util::ScratchDir;
 using testing_util::SyntheticScene;
@@ -55,32 +56,18 @@ TEST(NonMaxSuppressionTest, KeepsTheStrongestOfOverlappingBoxesAcrossClasses) {
 
 // ---- the model ---------------------------------------------------------------
 
-class CenterNetTest : public testing::Test {
+class CenterNetTest : public LoadedModelTest<CenterNetTest, CenterNetDetector> {
+ public:
+  static constexpr const char* kModelName = "centernet";
+
  protected:
-  static void SetUpTestSuite() {
-    if (!VisionModelMissing("centernet").empty()) return;
-    const fs::path dir = VisionModelDir("centernet");
-    auto d = CenterNetDetector::Load("centernet", dir.string(), ReadJsonFile(dir / "config.json"));
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    model_ = std::move(d).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  void SetUp() override {
-    if (const std::string why = VisionModelMissing("centernet"); !why.empty()) GTEST_SKIP() << why;
-    ASSERT_NE(model_, nullptr);
-  }
   static std::vector<std::vector<Detection>> Detect(const std::vector<cv::Mat>& images, float min_score,
                                                     int max_detections = 20) {
     auto v = model_->Detect(images, min_score, max_detections);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? std::move(v).value() : std::vector<std::vector<Detection>>(images.size());
   }
-  static CenterNetDetector* model_;
 };
-CenterNetDetector* CenterNetTest::model_ = nullptr;
 
 void ExpectSane(const std::vector<Detection>& dets, const cv::Mat& image, float min_score, int max) {
   EXPECT_LE(static_cast<int>(dets.size()), max);

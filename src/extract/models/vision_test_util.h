@@ -114,4 +114,28 @@ inline VisionReference RunVisionReference(const std::string& args) {
   return {parsed.ok() ? std::move(parsed).value() : Json(), ""};
 }
 
+// A suite over one converted model, loaded once for all its tests and
+// skipped when the model is missing. Derived names it: static constexpr
+// const char* kModelName.
+template <typename Derived, typename Model>
+class LoadedModelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!VisionModelMissing(Derived::kModelName).empty()) return;
+    const std::filesystem::path dir = VisionModelDir(Derived::kModelName);
+    auto m = Model::Load(Derived::kModelName, dir.string(), ReadJsonFile(dir / "config.json"));
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    model_ = std::move(m).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  void SetUp() override {
+    if (const std::string why = VisionModelMissing(Derived::kModelName); !why.empty()) GTEST_SKIP() << why;
+    ASSERT_NE(model_, nullptr);
+  }
+  static inline Model* model_ = nullptr;
+};
+
 }  // namespace strata::extract::testing_util
