@@ -121,7 +121,7 @@ TEST_F(TranscribeTest, LoudnessFallbackWithoutTheVad) {
   // (shown on a second of noise: nothing to recognise).
   testing::TempDir empty;
   options_.use_vad = true;
-  options_.models_dir = empty.path().string();
+  options_.models_dir = empty.path();
   std::string noise = *dir_ / "noise.wav";
   testing::WriteWav(noise, std::vector<int16_t>(kSpeechSampleRate, 5));
   r = TranscribeFile(noise, {}, options_, &report);

@@ -60,13 +60,13 @@ TEST_F(VadTest, ToneAndSilenceAreNotSpeech) {
 
 TEST(VadCreateTest, MissingModelIsUnavailable) {
   testing::TempDir empty;
-  auto v = VoiceActivityDetector::Create(empty.path().string());
+  auto v = VoiceActivityDetector::Create(empty.path());
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), StatusCode::kUnavailable);
   // Another file in the model's place is refused, not run.
-  std::filesystem::create_directories(empty.path() / "silero-vad");
-  std::ofstream(empty.path() / "silero-vad" / "silero_vad.onnx") << "not a model";
-  v = VoiceActivityDetector::Create(empty.path().string());
+  std::filesystem::create_directories(empty / "silero-vad");
+  std::ofstream(empty / "silero-vad/silero_vad.onnx") << "not a model";
+  v = VoiceActivityDetector::Create(empty.path());
   EXPECT_FALSE(v.ok());
 }
 
